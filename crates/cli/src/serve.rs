@@ -1,0 +1,184 @@
+//! `stackgate serve TEMPLATE`: load the template, start the dev issuer when an authorizer needs
+//! one, the function runtime, and the gateway; print where everything is; run until Ctrl-C/SIGTERM.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use stackgate_gateway::{Gateway, GatewayOptions};
+use stackgate_issuer::DevIssuer;
+use stackgate_runtime::{CodeSource, FunctionSpec, Runtime, RuntimeOptions};
+use stackgate_template::{Code, Model};
+use tokio::net::TcpListener;
+
+use crate::args::ServeArgs;
+use crate::invoker::RuntimeInvoker;
+use crate::load::{load_template, state_dir};
+use crate::summary::banner;
+
+/// AWS's timeout for OIDC discovery and JWKS fetches.
+const KEY_FETCH_TIMEOUT: Duration = Duration::from_millis(1500);
+
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let model = load_template(&args.template)?;
+    let state = state_dir(&args.template)?;
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    tokio.block_on(serve(args, model, state))
+}
+
+async fn serve(
+    args: ServeArgs,
+    model: Model,
+    state: std::path::PathBuf,
+) -> anyhow::Result<ExitCode> {
+    let dev_issuer = start_dev_issuer_if_needed(&args, &model, &state).await?;
+
+    let functions = model.functions.iter().map(function_spec).collect();
+    let runtime = Arc::new(Runtime::new(
+        functions,
+        RuntimeOptions {
+            max_environments: args.max_environments.max(1),
+            work_dir: state.clone(),
+        },
+    ));
+    let invoker = Arc::new(RuntimeInvoker {
+        runtime: runtime.clone(),
+    });
+    let gateway = Gateway::new(
+        &model,
+        invoker,
+        GatewayOptions {
+            dev_issuer: dev_issuer.clone(),
+            keys: stackgate_jwt::KeyCache::new(KEY_FETCH_TIMEOUT),
+        },
+    )
+    .context("the template's API cannot be served")?;
+
+    let listener = bind(args.host, args.port, "gateway", "--port").await?;
+    let address = listener.local_addr().context("gateway listener address")?;
+    let url = format!("http://{}", display_addr(address));
+    print!("{}", banner(&model, &url, dev_issuer.as_deref()));
+    println!("stackgate: ready (Ctrl-C stops)");
+    flush_stdout();
+
+    let gateway = Arc::new(gateway);
+    let served = tokio::select! {
+        result = gateway.serve(listener) => result.context("gateway stopped"),
+        () = shutdown_signal() => Ok(()),
+    };
+    tracing::info!("shutting down");
+    runtime.shutdown().await;
+    served.map(|()| ExitCode::SUCCESS)
+}
+
+/// Starts the embedded OIDC issuer when a JWT authorizer's issuer resolved to no value, and
+/// returns its URL (the `iss` of its tokens, Auth0-style with a trailing slash).
+async fn start_dev_issuer_if_needed(
+    args: &ServeArgs,
+    model: &Model,
+    state: &std::path::Path,
+) -> anyhow::Result<Option<String>> {
+    let needing: Vec<_> = model
+        .authorizers
+        .iter()
+        .filter(|a| a.authorizer_type == "JWT" && a.issuer.is_none())
+        .collect();
+    let Some(first) = needing.first() else {
+        return Ok(None);
+    };
+    let listener = bind(args.host, args.issuer_port, "dev issuer", "--issuer-port").await?;
+    let address = listener
+        .local_addr()
+        .context("dev issuer listener address")?;
+    let url = format!("http://{}/", display_addr(address));
+    let issuer = DevIssuer::load_or_create(state, url.clone())
+        .context("cannot start the dev issuer")?
+        .with_default_audience(first.audience.first().cloned());
+    tokio::spawn(async move {
+        if let Err(error) = stackgate_issuer::serve(listener, Arc::new(issuer)).await {
+            tracing::error!(%error, "dev issuer stopped");
+        }
+    });
+    for authorizer in &needing {
+        tracing::info!(
+            authorizer = %authorizer.logical_id,
+            issuer = %url,
+            "JwtConfiguration.Issuer has no value: using the built-in dev issuer"
+        );
+    }
+    Ok(Some(url))
+}
+
+async fn bind(host: IpAddr, port: u16, what: &str, flag: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(SocketAddr::new(host, port))
+        .await
+        .with_context(|| {
+            format!("cannot listen for the {what} on {host}:{port} (is it in use? {flag} 0 picks a free port)")
+        })
+}
+
+/// The address to print: a wildcard bind is reached through loopback.
+fn display_addr(address: SocketAddr) -> SocketAddr {
+    if address.ip().is_unspecified() {
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), address.port())
+    } else {
+        address
+    }
+}
+
+fn function_spec(function: &stackgate_template::Function) -> FunctionSpec {
+    FunctionSpec {
+        name: function.name.clone(),
+        arn: function.arn.clone(),
+        runtime: function.runtime.clone(),
+        handler: function.handler.clone(),
+        code: match &function.code {
+            Code::Inline(source) => CodeSource::Inline(source.clone()),
+            Code::Path(path) => CodeSource::Path(path.clone()),
+        },
+        environment: function.environment.clone(),
+        timeout: Duration::from_secs(function.timeout_s),
+        memory_mb: function.memory_mb,
+        reserved_concurrency: function.reserved_concurrency,
+        region: function
+            .arn
+            .split(':')
+            .nth(3)
+            .unwrap_or("us-east-1")
+            .to_string(),
+    }
+}
+
+fn flush_stdout() {
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,145 @@
+//! What `serve` prints at start: where to send requests, the route table, and every part of the
+//! template that is not emulated (never silently ignored).
+
+use std::fmt::Write as _;
+
+use stackgate_template::Model;
+
+/// One row of the route table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteRow {
+    pub stage: String,
+    pub route_key: String,
+    pub authorizer: String,
+    pub target: String,
+}
+
+/// The route table: route key → authorizer → function, per stage.
+pub fn route_rows(model: &Model, dev_issuer: Option<&str>) -> Vec<RouteRow> {
+    let mut rows = Vec::new();
+    for route in &model.routes {
+        let stages: Vec<&str> = model
+            .stages
+            .iter()
+            .filter(|s| s.api == route.api)
+            .map(|s| s.name.as_str())
+            .collect();
+        let stage = if stages.is_empty() {
+            "(no stage)".to_string()
+        } else {
+            stages.join(", ")
+        };
+        let authorizer = match route.authorizer.as_deref() {
+            None => route.authorization_type.clone(),
+            Some(id) => match model.authorizers.iter().find(|a| a.logical_id == id) {
+                Some(a) => {
+                    let issuer = a
+                        .issuer
+                        .as_deref()
+                        .or(dev_issuer)
+                        .unwrap_or("(no issuer)");
+                    let mut text = format!("{} {} (iss {issuer}", a.authorizer_type, a.name);
+                    if !a.audience.is_empty() {
+                        let _ = write!(text, ", aud {}", a.audience.join(" "));
+                    }
+                    if !route.authorization_scopes.is_empty() {
+                        let _ = write!(text, ", scopes {}", route.authorization_scopes.join(" "));
+                    }
+                    text.push(')');
+                    text
+                }
+                None => format!("{} {id} (unknown authorizer)", route.authorization_type),
+            },
+        };
+        let target = match route
+            .integration
+            .as_deref()
+            .and_then(|id| model.integrations.iter().find(|i| i.logical_id == id))
+        {
+            None => "(no integration)".to_string(),
+            Some(integration) => match &integration.function {
+                Some(f) => {
+                    let function = model
+                        .functions
+                        .iter()
+                        .find(|func| func.name == f.function_name);
+                    let label = match function {
+                        Some(func) => format!("{} ({})", func.logical_id, func.runtime),
+                        None => format!("{} (not in this template)", f.function_name),
+                    };
+                    let version = integration
+                        .payload_format_version
+                        .as_deref()
+                        .unwrap_or("missing");
+                    format!("{label}, payload {version}")
+                }
+                None => format!("{} {}", integration.integration_type, integration.uri),
+            },
+        };
+        rows.push(RouteRow {
+            stage,
+            route_key: route.route_key.clone(),
+            authorizer,
+            target,
+        });
+    }
+    rows
+}
+
+/// The start-up text: URL, routes, dev issuer, what is not emulated.
+pub fn banner(model: &Model, gateway_url: &str, dev_issuer: Option<&str>) -> String {
+    let mut out = String::new();
+    let stack = model
+        .stack
+        .as_ref()
+        .map(|s| s.stack_name.as_str())
+        .unwrap_or("stack");
+    let _ = writeln!(
+        out,
+        "stackgate: stack {stack} from {}",
+        model.template_path.display()
+    );
+    let _ = writeln!(out, "Gateway: {gateway_url}");
+    let rows = route_rows(model, dev_issuer);
+    let key_width = rows.iter().map(|r| r.route_key.len()).max().unwrap_or(0);
+    let _ = writeln!(out, "Routes:");
+    if rows.is_empty() {
+        let _ = writeln!(out, "  (none)");
+    }
+    for row in &rows {
+        let _ = writeln!(
+            out,
+            "  [{}] {:key_width$}  → {}  → {}",
+            row.stage, row.route_key, row.authorizer, row.target
+        );
+    }
+    if let Some(issuer) = dev_issuer {
+        let _ = writeln!(out, "Dev issuer: {issuer}");
+        let audience = model
+            .authorizers
+            .iter()
+            .find(|a| a.issuer.is_none())
+            .and_then(|a| a.audience.first())
+            .cloned()
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  an authorizer's issuer has no value, so stackgate issues tokens itself:\n  curl -s {issuer}oauth/token -H 'content-type: application/json' \\\n    -d '{{\"client_id\":\"dev\",\"client_secret\":\"dev\",\"audience\":\"{audience}\",\"grant_type\":\"client_credentials\"}}'"
+        );
+    }
+    for item in &model.not_emulated {
+        let _ = writeln!(
+            out,
+            "not emulated: {} ({}): {}",
+            item.logical_id, item.resource_type, item.reason
+        );
+    }
+    for item in &model.ignored_properties {
+        let _ = writeln!(
+            out,
+            "ignored: {}.{}: {}",
+            item.logical_id, item.property, item.reason
+        );
+    }
+    out
+}
