@@ -1,9 +1,21 @@
-//! Lambda functions as real local processes. INTERFACE STUB: signatures are the contract, bodies
-//! are being written.
-#![allow(clippy::todo, unused_variables)]
+//! Lambda functions as real local processes behind a faithful Runtime API.
+//!
+//! Each function has a pool of execution environments ([`pool`]); each environment is one
+//! process with its own Runtime API listener ([`environment`], [`api`]). Managed runtimes run an
+//! embedded shim on the local interpreter ([`runtimes`]); `provided.*` runs the code's
+//! `bootstrap`. Output becomes CloudWatch-style log lines ([`logs`]).
 
-use std::collections::BTreeMap;
+mod api;
+mod code;
+mod environment;
+mod logs;
+mod pool;
+mod runtimes;
+
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -89,11 +101,24 @@ pub enum InvokeError {
 }
 
 /// All functions of a stack; each with its pool of execution environments.
-pub struct Runtime {}
+pub struct Runtime {
+    pools: HashMap<String, Arc<pool::FunctionPool>>,
+    shared: Arc<pool::Shared>,
+}
 
 impl Runtime {
+    /// Starts nothing: environments start at their function's first invoke.
     pub fn new(functions: Vec<FunctionSpec>, options: RuntimeOptions) -> Self {
-        todo!()
+        let shared = pool::Shared::new(options.work_dir);
+        let pools = functions
+            .into_iter()
+            .map(|spec| {
+                let name = spec.name.clone();
+                let pool = pool::FunctionPool::new(spec, shared.clone(), options.max_environments);
+                (name, pool)
+            })
+            .collect();
+        Runtime { pools, shared }
     }
 
     /// Runs one invocation in a free (or new) environment and waits for its end. Dropping the
@@ -103,11 +128,38 @@ impl Runtime {
         function: &str,
         invocation: Invocation,
     ) -> Result<InvocationResult, InvokeError> {
-        todo!()
+        let pool = self
+            .pools
+            .get(function)
+            .ok_or_else(|| InvokeError::NotFound(function.to_owned()))?
+            .clone();
+        let permit = pool.acquire().await?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let result = pool.run(invocation).await;
+            drop(permit);
+            let _ = tx.send(result);
+        });
+        rx.await.unwrap_or_else(|_| {
+            Err(InvokeError::Setup {
+                function: function.to_owned(),
+                message: "the invocation task ended without a result".into(),
+            })
+        })
     }
 
     /// Stops every environment process.
     pub async fn shutdown(&self) {
-        todo!()
+        self.shared.closed.store(true, Ordering::Release);
+        for pool in self.pools.values() {
+            pool.clear();
+        }
+        self.shared.kill_all();
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.shared.kill_all();
     }
 }
