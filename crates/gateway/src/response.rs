@@ -97,7 +97,7 @@ fn map_v1(value: Value) -> Result<Answer, String> {
         return Err(format!("is not a JSON object ({})", kind(&value)));
     };
     if !obj.contains_key("statusCode") {
-        return Err("has no \"statusCode\"".to_owned());
+        return Err("has no \"statusCode\", so there is no status code to answer with".to_owned());
     }
     let status = status_code(&obj)?;
     let mut headers = Vec::new();

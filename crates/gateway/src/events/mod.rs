@@ -219,6 +219,9 @@ pub fn is_text_content_type(value: &str) -> bool {
 }
 
 #[cfg(test)]
+mod event_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use http::HeaderValue;

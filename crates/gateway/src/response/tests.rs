@@ -150,7 +150,7 @@ fn v1_malformed() {
     let e = bad(PayloadVersion::V1, r#"{"body": "x"}"#);
     assert_eq!(
         e.problem,
-        r#"payload format 1.0 response has no "statusCode""#
+        r#"payload format 1.0 response has no "statusCode", so there is no status code to answer with"#
     );
     assert!(e.expected.starts_with(r#"return {"statusCode": 200"#));
 }
