@@ -48,8 +48,14 @@ pub enum ApiEvent {
         payload: Bytes,
     },
     /// `/response` body over [`MAX_RESPONSE_BYTES`].
-    ResponseTooLarge { request_id: Arc<str>, size: usize },
-    InitError { error_type: String, payload: Bytes },
+    ResponseTooLarge {
+        request_id: Arc<str>,
+        size: usize,
+    },
+    InitError {
+        error_type: String,
+        payload: Bytes,
+    },
 }
 
 #[derive(Debug)]
@@ -232,8 +238,23 @@ async fn next(State(shared): State<Arc<Shared>>) -> Response {
     (StatusCode::OK, headers, work.payload).into_response()
 }
 
+/// Why `/response` or `/error` was refused.
+enum Refusal {
+    Transition(&'static str, &'static str),
+    RequestId,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Refusal::Transition(from, to) => invalid_transition(from, to),
+            Refusal::RequestId => invalid_request_id(),
+        }
+    }
+}
+
 /// Checks that `id` is the invocation in progress and moves it to `Answered`.
-fn answer(shared: &Shared, id: &str, to: &str) -> Result<Arc<str>, Response> {
+fn answer(shared: &Shared, id: &str, to: &'static str) -> Result<Arc<str>, Refusal> {
     let mut phase = shared.phase();
     match &*phase {
         Phase::Invoking(current) if &**current == id => {
@@ -241,9 +262,9 @@ fn answer(shared: &Shared, id: &str, to: &str) -> Result<Arc<str>, Response> {
             *phase = Phase::Answered(current.clone());
             Ok(current)
         }
-        Phase::Answered(current) if &**current == id => Err(invalid_transition("Answered", to)),
-        Phase::Init | Phase::InitFailed => Err(invalid_transition(phase.name(), to)),
-        _ => Err(invalid_request_id()),
+        Phase::Answered(current) if &**current == id => Err(Refusal::Transition("Answered", to)),
+        Phase::Init | Phase::InitFailed => Err(Refusal::Transition(phase.name(), to)),
+        _ => Err(Refusal::RequestId),
     }
 }
 
@@ -255,7 +276,7 @@ async fn response(
 ) -> Response {
     let request_id = match answer(&shared, &id, "Response") {
         Ok(id) => id,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     if body.len() > MAX_RESPONSE_BYTES {
         let _ = shared.events.send(ApiEvent::ResponseTooLarge {
@@ -291,10 +312,9 @@ fn error_type(headers: &HeaderMap, body: &[u8]) -> String {
     if let Ok(Body {
         error_type: Some(t),
     }) = serde_json::from_slice::<Body<'_>>(body)
+        && !t.is_empty()
     {
-        if !t.is_empty() {
-            return t.into_owned();
-        }
+        return t.into_owned();
     }
     headers
         .get("lambda-runtime-function-error-type")
@@ -312,7 +332,7 @@ async fn error(
 ) -> Response {
     let request_id = match answer(&shared, &id, "Error") {
         Ok(id) => id,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let _ = shared.events.send(ApiEvent::Error {
         request_id,
@@ -374,7 +394,13 @@ mod tests {
         let mut api = RuntimeApi::start().await.expect("start");
         let addr = api.addr;
         // Before any /next, a response for anything is an invalid transition.
-        let r = call(addr, "POST", "/2018-06-01/runtime/invocation/x/response", "1").await;
+        let r = call(
+            addr,
+            "POST",
+            "/2018-06-01/runtime/invocation/x/response",
+            "1",
+        )
+        .await;
         assert!(r.starts_with("HTTP/1.1 403"), "{r}");
         assert!(r.contains("InvalidStateTransition"));
 
@@ -391,11 +417,23 @@ mod tests {
         let r = call(addr, "GET", "/2018-06-01/runtime/invocation/next", "").await;
         assert!(r.starts_with("HTTP/1.1 403"), "{r}");
         // Wrong id: 400.
-        let r = call(addr, "POST", "/2018-06-01/runtime/invocation/nope/response", "1").await;
+        let r = call(
+            addr,
+            "POST",
+            "/2018-06-01/runtime/invocation/nope/response",
+            "1",
+        )
+        .await;
         assert!(r.starts_with("HTTP/1.1 400"), "{r}");
         assert!(r.contains(r#""errorType":"InvalidRequestID""#));
         // Right id: 202.
-        let r = call(addr, "POST", "/2018-06-01/runtime/invocation/id-1/response", "7").await;
+        let r = call(
+            addr,
+            "POST",
+            "/2018-06-01/runtime/invocation/id-1/response",
+            "7",
+        )
+        .await;
         assert!(r.starts_with("HTTP/1.1 202"), "{r}");
         assert!(r.ends_with(r#"{"status":"OK"}"#));
         match api.events.recv().await {
@@ -403,7 +441,13 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
         // Twice: 403.
-        let r = call(addr, "POST", "/2018-06-01/runtime/invocation/id-1/error", "{}").await;
+        let r = call(
+            addr,
+            "POST",
+            "/2018-06-01/runtime/invocation/id-1/error",
+            "{}",
+        )
+        .await;
         assert!(r.starts_with("HTTP/1.1 403"), "{r}");
         // init/error after init: 403.
         let r = call(addr, "POST", "/2018-06-01/runtime/init/error", "{}").await;

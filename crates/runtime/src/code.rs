@@ -35,7 +35,10 @@ pub async fn materialise(
                 .map_err(|e| format!("code path {} is not readable: {e}", path.display()))?;
             if meta.is_dir() {
                 Ok(absolute(path.clone()))
-            } else if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip")) {
+            } else if path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
+            {
                 Err(format!(
                     "code path {} is a .zip archive; stackgate does not extract archives yet: point the template's CodeUri at the unpacked directory",
                     path.display()

@@ -81,10 +81,10 @@ pub struct Ended {
 impl Environment {
     pub async fn start(cfg: &EnvConfig) -> Result<Environment, StartError> {
         let launch = &cfg.launch;
-        if cfg.family == Family::Provided {
-            if let Some(problem) = provided::entrypoint_problem(&launch.program) {
-                return Err(StartError::InvalidEntrypoint(problem));
-            }
+        if cfg.family == Family::Provided
+            && let Some(problem) = provided::entrypoint_problem(&launch.program)
+        {
+            return Err(StartError::InvalidEntrypoint(problem));
         }
         let api = RuntimeApi::start()
             .await
@@ -291,7 +291,9 @@ impl Environment {
             return End {
                 outcome: platform_error(
                     "Sandbox.Failure",
-                    &format!("RequestId: {request_id} Error: the runtime is not polling for events"),
+                    &format!(
+                        "RequestId: {request_id} Error: the runtime is not polling for events"
+                    ),
                 ),
                 status: EndStatus::Error("Sandbox.Failure".into()),
                 reusable: false,

@@ -83,7 +83,10 @@ pub struct InvocationResult {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// The runtime posted `/response`.
-    Response { payload: Bytes, content_type: Option<String> },
+    Response {
+        payload: Bytes,
+        content_type: Option<String>,
+    },
     /// The runtime posted `/error`, or the platform failed the invocation: `Sandbox.Timedout`,
     /// `Runtime.ExitError`, init errors, `Function.ResponseSizeTooLarge`... `payload` is the
     /// error JSON exactly as Lambda returns it to the caller.

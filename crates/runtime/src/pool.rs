@@ -216,10 +216,10 @@ impl FunctionPool {
             }
             Family::Provided => (runtimes::provided::launch(&code_dir), None),
         };
-        if let Some(w) = warning {
-            if lock(&self.shared.warned).insert(spec.runtime.clone()) {
-                tracing::warn!(target: "lambda", "{w}");
-            }
+        if let Some(w) = warning
+            && lock(&self.shared.warned).insert(spec.runtime.clone())
+        {
+            tracing::warn!(target: "lambda", "{w}");
         }
         for key in spec.environment.keys() {
             if RESERVED.contains(&key.as_str()) {
@@ -277,7 +277,10 @@ fn base_env(
         reserved("AWS_EXECUTION_ENV", e.clone());
     }
     reserved("AWS_LAMBDA_FUNCTION_NAME", spec.name.clone());
-    reserved("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", spec.memory_mb.to_string());
+    reserved(
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        spec.memory_mb.to_string(),
+    );
     reserved("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into());
     reserved("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".into());
     reserved(

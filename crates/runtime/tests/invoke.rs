@@ -210,7 +210,10 @@ async fn node_errors() {
     let r = call(&rt, "missing", "{}").await;
     let (t, v) = err_json(&r);
     assert_eq!(t, "Runtime.HandlerNotFound");
-    assert_eq!(v["errorMessage"], "index.handler is undefined or not exported");
+    assert_eq!(
+        v["errorMessage"],
+        "index.handler is undefined or not exported"
+    );
     rt.shutdown().await;
 }
 
@@ -348,7 +351,12 @@ async fn python_success_and_exception() {
         "def handler(event, context):\n    raise KeyError('missing')\n",
     )
     .unwrap();
-    let bad = spec("pybad", "python3.11", "pkg/app.handler", CodeSource::Path(dir));
+    let bad = spec(
+        "pybad",
+        "python3.11",
+        "pkg/app.handler",
+        CodeSource::Path(dir),
+    );
     let noimport = spec(
         "pynoimport",
         "python3.11",
@@ -363,11 +371,7 @@ async fn python_success_and_exception() {
     assert_eq!(v["user"], "blue");
     assert_eq!(v["id"], r.request_id.as_str());
     assert!(v["remaining"].as_i64().unwrap() > 3000);
-    assert!(
-        r.log.lines().any(|l| l == "hello from python"),
-        "{}",
-        r.log
-    );
+    assert!(r.log.lines().any(|l| l == "hello from python"), "{}", r.log);
     assert_eq!(ok_json(&call(&rt, "py", "{}").await)["n"], 2);
 
     let r = call(&rt, "pybad", "{}").await;
@@ -396,18 +400,16 @@ async fn provided_bootstrap() {
         "bootstrap",
         CodeSource::Path(dir.clone()),
     );
-    let unsupported = spec(
-        "java",
-        "java21",
-        "x::y",
-        CodeSource::Path(dir.clone()),
-    );
+    let unsupported = spec("java", "java21", "x::y", CodeSource::Path(dir.clone()));
     let (rt, _w) = runtime(vec![missing, unsupported]);
     let r = call(&rt, "nobootstrap", "{}").await;
     let (t, v) = err_json(&r);
     assert_eq!(t, "Runtime.InvalidEntrypoint");
     let msg = v["errorMessage"].as_str().unwrap();
-    assert!(msg.ends_with("bootstrap: no such file or directory"), "{msg}");
+    assert!(
+        msg.ends_with("bootstrap: no such file or directory"),
+        "{msg}"
+    );
     match rt.invoke("java", event("{}")).await {
         Err(InvokeError::Setup { message, .. }) => assert!(message.contains("java21")),
         other => panic!("{other:?}"),

@@ -16,15 +16,26 @@ pub async fn launch(
     let version = interpreters.node().await?;
     let shim = super::write_shim(shims_dir, SHIM_FILE, SHIM)
         .await
-        .map_err(|e| format!("cannot write the Node.js shim to {}: {e}", shims_dir.display()))?;
+        .map_err(|e| {
+            format!(
+                "cannot write the Node.js shim to {}: {e}",
+                shims_dir.display()
+            )
+        })?;
     let wanted = runtime
         .trim_start_matches("nodejs")
         .split('.')
         .next()
         .unwrap_or("");
-    let local = version.trim_start_matches('v').split('.').next().unwrap_or("");
+    let local = version
+        .trim_start_matches('v')
+        .split('.')
+        .next()
+        .unwrap_or("");
     let warning = (wanted != local).then(|| {
-        format!("{runtime}: running on local node {version}; behaviour of newer Node APIs may differ")
+        format!(
+            "{runtime}: running on local node {version}; behaviour of newer Node APIs may differ"
+        )
     });
     Ok((
         Launch {

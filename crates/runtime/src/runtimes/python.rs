@@ -16,7 +16,12 @@ pub async fn launch(
     let version = interpreters.python().await?;
     let shim = super::write_shim(shims_dir, SHIM_FILE, SHIM)
         .await
-        .map_err(|e| format!("cannot write the Python shim to {}: {e}", shims_dir.display()))?;
+        .map_err(|e| {
+            format!(
+                "cannot write the Python shim to {}: {e}",
+                shims_dir.display()
+            )
+        })?;
     // "Python 3.11.7" → "3.11"
     let local: String = version
         .trim_start_matches("Python ")
@@ -26,7 +31,9 @@ pub async fn launch(
         .join(".");
     let wanted = runtime.trim_start_matches("python");
     let warning = (wanted != local).then(|| {
-        format!("{runtime}: running on local {version}; behaviour of newer Python features may differ")
+        format!(
+            "{runtime}: running on local {version}; behaviour of newer Python features may differ"
+        )
     });
     Ok((
         Launch {
