@@ -8,7 +8,11 @@ impl<'a> Ctx<'a> {
     /// Registers the `Conditions` section (evaluated lazily by [`Ctx::condition`]).
     pub fn load_conditions(&mut self, section: &'a Node) {
         let Some(entries) = section.as_map() else {
-            self.error_at(section, "Conditions", "Conditions must be a map of names to conditions");
+            self.error_at(
+                section,
+                "Conditions",
+                "Conditions must be a map of names to conditions",
+            );
             return;
         };
         for (key, value) in entries {
@@ -39,7 +43,11 @@ impl<'a> Ctx<'a> {
             return Ok(*v);
         }
         let Some(node) = self.conditions.get(name).copied() else {
-            return Err(self.error_at(at, path, format!("no condition named `{name}` in Conditions")));
+            return Err(self.error_at(
+                at,
+                path,
+                format!("no condition named `{name}` in Conditions"),
+            ));
         };
         if !self.conditions_in_progress.insert(name.to_string()) {
             return Err(self.error_at(at, path, format!("condition `{name}` refers to itself")));
@@ -112,10 +120,23 @@ mod tests {
 
     #[test]
     fn cycles_and_unknowns_are_errors() {
-        let (values, errors) = conditions("Conditions:\n  A: !Condition B\n  B: !Not [!Condition A]\n  C: !Condition Nope\n  D: hello\n");
+        let (values, errors) = conditions(
+            "Conditions:\n  A: !Condition B\n  B: !Not [!Condition A]\n  C: !Condition Nope\n  D: hello\n",
+        );
         assert!(values.iter().all(|(_, v)| v.is_none()));
-        assert!(errors.iter().any(|e| e.contains("refers to itself")), "{errors:?}");
-        assert!(errors.iter().any(|e| e.contains("no condition named `Nope`")), "{errors:?}");
-        assert!(errors.iter().any(|e| e.contains("a condition must be")), "{errors:?}");
+        assert!(
+            errors.iter().any(|e| e.contains("refers to itself")),
+            "{errors:?}"
+        );
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("no condition named `Nope`")),
+            "{errors:?}"
+        );
+        assert!(
+            errors.iter().any(|e| e.contains("a condition must be")),
+            "{errors:?}"
+        );
     }
 }

@@ -45,12 +45,20 @@ fn chars(seed: &str, alphabet: &[u8], len: usize) -> String {
 
 /// `len` lower-case alphanumerics for (stack, logical id, kind).
 pub fn lower(stack: &str, logical_id: &str, kind: &str, len: usize) -> String {
-    chars(&format!("{stack}\u{0}{logical_id}\u{0}{kind}"), LOWER_ALNUM, len)
+    chars(
+        &format!("{stack}\u{0}{logical_id}\u{0}{kind}"),
+        LOWER_ALNUM,
+        len,
+    )
 }
 
 /// `len` upper-case alphanumerics for (stack, logical id, kind).
 pub fn upper(stack: &str, logical_id: &str, kind: &str, len: usize) -> String {
-    chars(&format!("{stack}\u{0}{logical_id}\u{0}{kind}"), UPPER_ALNUM, len)
+    chars(
+        &format!("{stack}\u{0}{logical_id}\u{0}{kind}"),
+        UPPER_ALNUM,
+        len,
+    )
 }
 
 /// A uuid-looking id (8-4-4-4-12 hex) for the stack id.
@@ -99,7 +107,10 @@ mod tests {
         let a = lower("s", "Api", "api", 10);
         assert_eq!(a, lower("s", "Api", "api", 10));
         assert_eq!(a.len(), 10);
-        assert!(a.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
+        assert!(
+            a.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        );
         assert_ne!(a, lower("s", "Api2", "api", 10));
         assert_ne!(a, lower("t", "Api", "api", 10));
         let u = uuid("x");

@@ -270,7 +270,13 @@ impl<'a> Ctx<'a> {
     }
 
     /// Records an error at `node`'s position and returns the marker.
-    pub fn error(&mut self, line: usize, col: usize, path: &str, message: impl Into<String>) -> Reported {
+    pub fn error(
+        &mut self,
+        line: usize,
+        col: usize,
+        path: &str,
+        message: impl Into<String>,
+    ) -> Reported {
         self.push(Severity::Error, line, col, path, message.into());
         Reported
     }
@@ -341,7 +347,11 @@ impl<'a> Ctx<'a> {
                         Err(_) => failed = true,
                     }
                 }
-                if failed { Err(Reported) } else { Ok(Value::List(out)) }
+                if failed {
+                    Err(Reported)
+                } else {
+                    Ok(Value::List(out))
+                }
             }
             NodeValue::Map(entries) => {
                 if let [(key, arg)] = entries.as_slice()
@@ -350,7 +360,11 @@ impl<'a> Ctx<'a> {
                     && (k == "Ref" || k.starts_with("Fn::"))
                 {
                     if !LONG_FORMS.contains(&k) {
-                        return Err(self.error_at(key, path, format!("unknown intrinsic function `{k}`")));
+                        return Err(self.error_at(
+                            key,
+                            path,
+                            format!("unknown intrinsic function `{k}`"),
+                        ));
                     }
                     return self.intrinsic(k, arg, node, path);
                 }
@@ -362,22 +376,38 @@ impl<'a> Ctx<'a> {
                         failed = true;
                         continue;
                     };
-                    let child = if path.is_empty() { k.to_string() } else { format!("{path}.{k}") };
+                    let child = if path.is_empty() {
+                        k.to_string()
+                    } else {
+                        format!("{path}.{k}")
+                    };
                     match self.eval(value, &child) {
                         Ok(Value::NoValue) => {}
                         Ok(v) => out.push((k.to_string(), v)),
                         Err(_) => failed = true,
                     }
                 }
-                if failed { Err(Reported) } else { Ok(Value::Map(out)) }
+                if failed {
+                    Err(Reported)
+                } else {
+                    Ok(Value::Map(out))
+                }
             }
         }
     }
 
     /// `arg` is the function's argument node (for a short form, the tagged node itself with its
     /// tag ignored); `at` is where to report problems.
-    fn intrinsic(&mut self, function: &str, arg: &'a Node, at: &'a Node, path: &str) -> Eval<Value> {
+    fn intrinsic(
+        &mut self,
+        function: &str,
+        arg: &'a Node,
+        at: &'a Node,
+        path: &str,
+    ) -> Eval<Value> {
         let path = &format!("{path}{}{function}", if path.is_empty() { "" } else { "." });
+        // Short form (`!Base64 x`): the tagged node is both the call and its argument.
+        let short = std::ptr::eq(arg, at);
         match function {
             "Ref" => {
                 let Some(name) = self.literal_string(arg) else {
@@ -401,7 +431,7 @@ impl<'a> Ctx<'a> {
             "Fn::Not" | "Fn::And" | "Fn::Or" => self.logic(function, arg, path),
             "Fn::FindInMap" => self.find_in_map(arg, path),
             "Fn::Base64" => {
-                let v = self.eval_args(arg, path)?;
+                let v = self.eval_args(arg, short, path)?;
                 match v {
                     Value::Unset(p) => Ok(Value::Unset(p)),
                     other => match other.text() {
@@ -411,7 +441,7 @@ impl<'a> Ctx<'a> {
                 }
             }
             "Fn::GetAZs" => {
-                let v = self.eval_args(arg, path)?;
+                let v = self.eval_args(arg, short, path)?;
                 let region = match v.text() {
                     Some(r) if !r.is_empty() => r,
                     _ => self.stack.region.clone(),
@@ -430,8 +460,8 @@ impl<'a> Ctx<'a> {
     }
 
     /// Evaluates a function's argument node (ignoring the short-form tag on it).
-    fn eval_args(&mut self, arg: &'a Node, path: &str) -> Eval<Value> {
-        if arg.tag.as_deref().is_some_and(|t| tag_function(t).is_some()) {
+    fn eval_args(&mut self, arg: &'a Node, short: bool, path: &str) -> Eval<Value> {
+        if short {
             // Short form: the tag belongs to the function; its content is the argument.
             self.eval_untagged(arg, path)
         } else {
@@ -440,7 +470,13 @@ impl<'a> Ctx<'a> {
     }
 
     /// The argument list of a function taking a list (`[a, b, ...]`), each element a node.
-    fn arg_list(&mut self, arg: &'a Node, path: &str, function: &str, len: std::ops::RangeInclusive<usize>) -> Eval<&'a [Node]> {
+    fn arg_list(
+        &mut self,
+        arg: &'a Node,
+        path: &str,
+        function: &str,
+        len: std::ops::RangeInclusive<usize>,
+    ) -> Eval<&'a [Node]> {
         match &arg.value {
             NodeValue::Seq(items) if len.contains(&items.len()) => Ok(items),
             _ => Err(self.error_at(
@@ -448,7 +484,11 @@ impl<'a> Ctx<'a> {
                 path,
                 format!(
                     "{function} takes a list of {}",
-                    if len.start() == len.end() { format!("{} items", len.start()) } else { format!("{} to {} items", len.start(), len.end()) }
+                    if len.start() == len.end() {
+                        format!("{} items", len.start())
+                    } else {
+                        format!("{} to {} items", len.start(), len.end())
+                    }
                 ),
             )),
         }
@@ -477,7 +517,14 @@ impl<'a> Ctx<'a> {
                 "AWS::URLSuffix" => Ok(Value::Str(self.stack.url_suffix.clone())),
                 "AWS::NoValue" => Ok(Value::NoValue),
                 "AWS::NotificationARNs" => Ok(Value::List(Vec::new())),
-                _ => Err(self.error_at(at, path, format!("unknown pseudo parameter `{name}` (known: {})", PSEUDO.join(", ")))),
+                _ => Err(self.error_at(
+                    at,
+                    path,
+                    format!(
+                        "unknown pseudo parameter `{name}` (known: {})",
+                        PSEUDO.join(", ")
+                    ),
+                )),
             };
         }
         self.resource_ref(name, at, path).map(Value::Str)
@@ -485,11 +532,17 @@ impl<'a> Ctx<'a> {
 
     fn check_resource(&mut self, name: &str, at: &Node, path: &str, what: &str) -> Eval<String> {
         match self.resources.get(name) {
-            None => Err(self.error_at(at, path, format!("{what} `{name}`: no parameter or resource has that name"))),
+            None => Err(self.error_at(
+                at,
+                path,
+                format!("{what} `{name}`: no parameter or resource has that name"),
+            )),
             Some(r) if !r.active => Err(self.error_at(
                 at,
                 path,
-                format!("{what} `{name}`: that resource's Condition is false, so it does not exist"),
+                format!(
+                    "{what} `{name}`: that resource's Condition is false, so it does not exist"
+                ),
             )),
             Some(r) => Ok(r.resource_type.clone()),
         }
@@ -514,7 +567,12 @@ impl<'a> Ctx<'a> {
 
     /// A property of a resource, evaluated, when it names the resource (e.g. `FunctionName`).
     fn naming_property(&mut self, name: &str, property: &str, path: &str) -> Eval<Option<String>> {
-        let Some(node) = self.resources.get(name).and_then(|r| r.node.get("Properties")).and_then(|p| p.get(property)) else {
+        let Some(node) = self
+            .resources
+            .get(name)
+            .and_then(|r| r.node.get("Properties"))
+            .and_then(|p| p.get(property))
+        else {
             return Ok(None);
         };
         let saved = self.current_resource.replace(name.to_string());
@@ -526,7 +584,11 @@ impl<'a> Ctx<'a> {
             Value::Unset(p) => Err(self.unset_error(node, &prop_path, &p)),
             v => match v.text() {
                 Some(t) => Ok(Some(t)),
-                None => Err(self.error_at(node, path, format!("{property} must be a string, not {}", v.describe()))),
+                None => Err(self.error_at(
+                    node,
+                    path,
+                    format!("{property} must be a string, not {}", v.describe()),
+                )),
             },
         }
     }
@@ -577,7 +639,11 @@ impl<'a> Ctx<'a> {
                 path,
                 format!(
                     "{resource_type} has no attribute `{attribute}`{}",
-                    if known.is_empty() { " (it has no attributes)".to_string() } else { format!(" (it has: {})", known.join(", ")) }
+                    if known.is_empty() {
+                        " (it has no attributes)".to_string()
+                    } else {
+                        format!(" (it has: {})", known.join(", "))
+                    }
                 ),
             ));
         }
@@ -585,16 +651,29 @@ impl<'a> Ctx<'a> {
         let s = self.stack.clone();
         Ok(Value::Str(match (resource_type.as_str(), attribute) {
             ("AWS::ApiGatewayV2::Api", "ApiEndpoint") => {
-                format!("https://{physical}.execute-api.{}.{}", s.region, s.url_suffix)
+                format!(
+                    "https://{physical}.execute-api.{}.{}",
+                    s.region, s.url_suffix
+                )
             }
             ("AWS::Lambda::Function", "Arn") => {
-                format!("arn:{}:lambda:{}:{}:function:{physical}", s.partition, s.region, s.account_id)
+                format!(
+                    "arn:{}:lambda:{}:{}:function:{physical}",
+                    s.partition, s.region, s.account_id
+                )
             }
             ("AWS::IAM::Role", "Arn") => {
-                let role_path = self.naming_property(name, "Path", path)?.unwrap_or_else(|| "/".to_string());
-                format!("arn:{}:iam::{}:role{role_path}{physical}", s.partition, s.account_id)
+                let role_path = self
+                    .naming_property(name, "Path", path)?
+                    .unwrap_or_else(|| "/".to_string());
+                format!(
+                    "arn:{}:iam::{}:role{role_path}{physical}",
+                    s.partition, s.account_id
+                )
             }
-            ("AWS::IAM::Role", "RoleId") => format!("AROA{}", ids::upper(&s.stack_name, name, "roleid", 17)),
+            ("AWS::IAM::Role", "RoleId") => {
+                format!("AROA{}", ids::upper(&s.stack_name, name, "roleid", 17))
+            }
             // ApiId, RouteId, IntegrationId, AuthorizerId, DeploymentId: the Ref value.
             _ => physical,
         }))
@@ -604,22 +683,50 @@ impl<'a> Ctx<'a> {
         let (resource, attribute) = match &arg.value {
             NodeValue::Scalar(s, _) => match s.split_once('.') {
                 Some((r, a)) if !r.is_empty() && !a.is_empty() => (r.to_string(), a.to_string()),
-                _ => return Err(self.error_at(arg, path, "Fn::GetAtt takes `Resource.Attribute` or [Resource, Attribute]")),
+                _ => {
+                    return Err(self.error_at(
+                        arg,
+                        path,
+                        "Fn::GetAtt takes `Resource.Attribute` or [Resource, Attribute]",
+                    ));
+                }
             },
             NodeValue::Seq(items) => match items.as_slice() {
                 [r, a] => {
                     let Some(r) = self.literal_string(r) else {
-                        return Err(self.error_at(arg, path, "Fn::GetAtt's first item must be a resource's logical id"));
+                        return Err(self.error_at(
+                            arg,
+                            path,
+                            "Fn::GetAtt's first item must be a resource's logical id",
+                        ));
                     };
                     let attr = self.eval(a, path)?;
                     match attr.text() {
                         Some(a) => (r, a),
-                        None => return Err(self.error_at(arg, path, "Fn::GetAtt's attribute must be a string")),
+                        None => {
+                            return Err(self.error_at(
+                                arg,
+                                path,
+                                "Fn::GetAtt's attribute must be a string",
+                            ));
+                        }
                     }
                 }
-                _ => return Err(self.error_at(arg, path, "Fn::GetAtt takes `Resource.Attribute` or [Resource, Attribute]")),
+                _ => {
+                    return Err(self.error_at(
+                        arg,
+                        path,
+                        "Fn::GetAtt takes `Resource.Attribute` or [Resource, Attribute]",
+                    ));
+                }
             },
-            NodeValue::Map(_) => return Err(self.error_at(arg, path, "Fn::GetAtt takes `Resource.Attribute` or [Resource, Attribute]")),
+            NodeValue::Map(_) => {
+                return Err(self.error_at(
+                    arg,
+                    path,
+                    "Fn::GetAtt takes `Resource.Attribute` or [Resource, Attribute]",
+                ));
+            }
         };
         self.attribute(&resource, &attribute, arg, path)
     }
@@ -630,9 +737,21 @@ impl<'a> Ctx<'a> {
             NodeValue::Seq(items) => match items.as_slice() {
                 [t, v] => (t, Some(v)),
                 [t] => (t, None),
-                _ => return Err(self.error_at(arg, path, "Fn::Sub takes a string or [string, {variables}]")),
+                _ => {
+                    return Err(self.error_at(
+                        arg,
+                        path,
+                        "Fn::Sub takes a string or [string, {variables}]",
+                    ));
+                }
             },
-            NodeValue::Map(_) => return Err(self.error_at(arg, path, "Fn::Sub takes a string or [string, {variables}]")),
+            NodeValue::Map(_) => {
+                return Err(self.error_at(
+                    arg,
+                    path,
+                    "Fn::Sub takes a string or [string, {variables}]",
+                ));
+            }
         };
         let Some(template) = template_node.as_str() else {
             return Err(self.error_at(template_node, path, "Fn::Sub's template must be a string"));
@@ -641,7 +760,16 @@ impl<'a> Ctx<'a> {
         if let Some(vn) = vars_node {
             match self.eval(vn, path)? {
                 Value::Map(entries) => vars = entries,
-                other => return Err(self.error_at(vn, path, format!("Fn::Sub's variables must be a map, not {}", other.describe()))),
+                other => {
+                    return Err(self.error_at(
+                        vn,
+                        path,
+                        format!(
+                            "Fn::Sub's variables must be a map, not {}",
+                            other.describe()
+                        ),
+                    ));
+                }
             }
         }
         let mut out = String::new();
@@ -665,12 +793,21 @@ impl<'a> Ctx<'a> {
             }
             let value = if let Some((_, v)) = vars.iter().find(|(k, _)| k == name) {
                 v.clone()
-            } else if self.params.contains_key(name) || name.starts_with("AWS::") || !name.contains('.') {
+            } else if self.params.contains_key(name)
+                || name.starts_with("AWS::")
+                || !name.contains('.')
+            {
                 self.reference(name, template_node, path)?
             } else {
                 match name.split_once('.') {
                     Some((r, a)) => self.attribute(r, a, template_node, path)?,
-                    None => return Err(self.error_at(template_node, path, format!("Fn::Sub: cannot resolve ${{{name}}}"))),
+                    None => {
+                        return Err(self.error_at(
+                            template_node,
+                            path,
+                            format!("Fn::Sub: cannot resolve ${{{name}}}"),
+                        ));
+                    }
                 }
             };
             match value {
@@ -705,7 +842,13 @@ impl<'a> Ctx<'a> {
             Value::Null => String::new(),
             v => match v.text() {
                 Some(t) => t,
-                None => return Err(self.error_at(delim_node, path, "Fn::Join's delimiter must be a string")),
+                None => {
+                    return Err(self.error_at(
+                        delim_node,
+                        path,
+                        "Fn::Join's delimiter must be a string",
+                    ));
+                }
             },
         };
         let list = self.eval(list_node, path)?;
@@ -713,7 +856,14 @@ impl<'a> Ctx<'a> {
             if let Value::Unset(p) = list {
                 return Ok(Value::Unset(p));
             }
-            return Err(self.error_at(list_node, path, format!("Fn::Join's second item must be a list, not {}", list.describe())));
+            return Err(self.error_at(
+                list_node,
+                path,
+                format!(
+                    "Fn::Join's second item must be a list, not {}",
+                    list.describe()
+                ),
+            ));
         };
         let mut parts = Vec::with_capacity(values.len());
         for v in values {
@@ -722,7 +872,13 @@ impl<'a> Ctx<'a> {
                 Value::Null => parts.push(String::new()),
                 other => match other.text() {
                     Some(t) => parts.push(t),
-                    None => return Err(self.error_at(list_node, path, format!("Fn::Join can only join strings, not {}", other.describe()))),
+                    None => {
+                        return Err(self.error_at(
+                            list_node,
+                            path,
+                            format!("Fn::Join can only join strings, not {}", other.describe()),
+                        ));
+                    }
                 },
             }
         }
@@ -736,15 +892,30 @@ impl<'a> Ctx<'a> {
         };
         let index = self.eval(index_node, path)?;
         let Some(index) = index.text().and_then(|t| t.parse::<usize>().ok()) else {
-            return Err(self.error_at(index_node, path, "Fn::Select's index must be a non-negative integer"));
+            return Err(self.error_at(
+                index_node,
+                path,
+                "Fn::Select's index must be a non-negative integer",
+            ));
         };
         match self.eval(list_node, path)? {
             Value::List(values) => match values.into_iter().nth(index) {
                 Some(v) => Ok(v),
-                None => Err(self.error_at(list_node, path, format!("Fn::Select: index {index} is out of range"))),
+                None => Err(self.error_at(
+                    list_node,
+                    path,
+                    format!("Fn::Select: index {index} is out of range"),
+                )),
             },
             Value::Unset(p) => Ok(Value::Unset(p)),
-            other => Err(self.error_at(list_node, path, format!("Fn::Select's second item must be a list, not {}", other.describe()))),
+            other => Err(self.error_at(
+                list_node,
+                path,
+                format!(
+                    "Fn::Select's second item must be a list, not {}",
+                    other.describe()
+                ),
+            )),
         }
     }
 
@@ -755,13 +926,25 @@ impl<'a> Ctx<'a> {
         };
         let delim = self.eval(delim_node, path)?.text().unwrap_or_default();
         if delim.is_empty() {
-            return Err(self.error_at(delim_node, path, "Fn::Split's delimiter must be a non-empty string"));
+            return Err(self.error_at(
+                delim_node,
+                path,
+                "Fn::Split's delimiter must be a non-empty string",
+            ));
         }
         match self.eval(source_node, path)? {
             Value::Unset(p) => Ok(Value::Unset(p)),
             v => match v.text() {
-                Some(t) => Ok(Value::List(t.split(delim.as_str()).map(|s| Value::Str(s.to_string())).collect())),
-                None => Err(self.error_at(source_node, path, format!("Fn::Split takes a string, not {}", v.describe()))),
+                Some(t) => Ok(Value::List(
+                    t.split(delim.as_str())
+                        .map(|s| Value::Str(s.to_string()))
+                        .collect(),
+                )),
+                None => Err(self.error_at(
+                    source_node,
+                    path,
+                    format!("Fn::Split takes a string, not {}", v.describe()),
+                )),
             },
         }
     }
@@ -814,10 +997,16 @@ impl<'a> Ctx<'a> {
         for item in items {
             // `{Condition: Name}` names a condition inside the logical functions.
             let value = match item.get("Condition") {
-                Some(name_node) if item.tag.is_none() && item.as_map().is_some_and(|m| m.len() == 1) => {
+                Some(name_node)
+                    if item.tag.is_none() && item.as_map().is_some_and(|m| m.len() == 1) =>
+                {
                     match self.literal_string(name_node) {
                         Some(name) => self.condition(&name, name_node, path).map(Value::Bool),
-                        None => Err(self.error_at(name_node, path, "Condition takes the name of a condition")),
+                        None => Err(self.error_at(
+                            name_node,
+                            path,
+                            "Condition takes the name of a condition",
+                        )),
                     }
                 }
                 _ => self.eval(item, path),
@@ -825,7 +1014,11 @@ impl<'a> Ctx<'a> {
             match value {
                 Ok(Value::Bool(b)) => results.push(b),
                 Ok(other) => {
-                    self.error_at(item, path, format!("{function} takes conditions, not {}", other.describe()));
+                    self.error_at(
+                        item,
+                        path,
+                        format!("{function} takes conditions, not {}", other.describe()),
+                    );
                     failed = true;
                 }
                 Err(_) => failed = true,
@@ -851,7 +1044,13 @@ impl<'a> Ctx<'a> {
             }
             match v.text() {
                 Some(t) => keys.push(t),
-                None => return Err(self.error_at(item, path, format!("Fn::FindInMap's keys must be strings, not {}", v.describe()))),
+                None => {
+                    return Err(self.error_at(
+                        item,
+                        path,
+                        format!("Fn::FindInMap's keys must be strings, not {}", v.describe()),
+                    ));
+                }
             }
         }
         let [map, top, second] = keys.as_slice() else {
@@ -869,7 +1068,11 @@ impl<'a> Ctx<'a> {
                 if let Some(default) = items.get(3).and_then(|d| d.get("DefaultValue")) {
                     return self.eval(default, path);
                 }
-                Err(self.error_at(arg, path, format!("Fn::FindInMap: Mappings has no {map}.{top}.{second}")))
+                Err(self.error_at(
+                    arg,
+                    path,
+                    format!("Fn::FindInMap: Mappings has no {map}.{top}.{second}"),
+                ))
             }
         }
     }
@@ -895,11 +1098,26 @@ mod tests {
         assert!(problems.is_empty(), "{problems:?}");
         let node = node.unwrap_or_else(|| panic!("no node"));
         let mut ctx = Ctx::new(PathBuf::from("t.yaml"), stack());
-        ctx.params.insert("P".into(), Param { value: Value::Str("pv".into()), no_echo: false });
-        ctx.params.insert("U".into(), Param { value: Value::Unset("U".into()), no_echo: false });
+        ctx.params.insert(
+            "P".into(),
+            Param {
+                value: Value::Str("pv".into()),
+                no_echo: false,
+            },
+        );
+        ctx.params.insert(
+            "U".into(),
+            Param {
+                value: Value::Unset("U".into()),
+                no_echo: false,
+            },
+        );
         ctx.params.insert(
             "L".into(),
-            Param { value: Value::List(vec![Value::Str("a".into()), Value::Str("b".into())]), no_echo: false },
+            Param {
+                value: Value::List(vec![Value::Str("a".into()), Value::Str("b".into())]),
+                no_echo: false,
+            },
         );
         f(&mut ctx, &node)
     }
@@ -907,7 +1125,8 @@ mod tests {
     fn eval(yaml: &str) -> Result<Value, Vec<String>> {
         with_ctx(yaml, |ctx, node| {
             let v = node.get("v").unwrap_or_else(|| panic!("no v"));
-            ctx.eval(v, "v").map_err(|_| ctx.diagnostics.iter().map(|d| d.to_string()).collect())
+            ctx.eval(v, "v")
+                .map_err(|_| ctx.diagnostics.iter().map(|d| d.to_string()).collect())
         })
     }
 
@@ -925,27 +1144,51 @@ mod tests {
         assert_eq!(eval("v: !Ref AWS::StackName"), Ok(s("st")));
         assert_eq!(eval("v: !Ref AWS::Partition"), Ok(s("aws")));
         assert_eq!(eval("v: !Ref AWS::URLSuffix"), Ok(s("amazonaws.com")));
-        let id = eval("v: !Ref AWS::StackId").ok().and_then(|v| v.text()).unwrap_or_default();
-        assert!(id.starts_with("arn:aws:cloudformation:eu-west-1:123456789012:stack/st/"), "{id}");
-        assert_eq!(eval("v: !Ref AWS::StackId").ok().and_then(|v| v.text()), Some(id));
+        let id = eval("v: !Ref AWS::StackId")
+            .ok()
+            .and_then(|v| v.text())
+            .unwrap_or_default();
+        assert!(
+            id.starts_with("arn:aws:cloudformation:eu-west-1:123456789012:stack/st/"),
+            "{id}"
+        );
+        assert_eq!(
+            eval("v: !Ref AWS::StackId").ok().and_then(|v| v.text()),
+            Some(id)
+        );
         assert!(eval("v: !Ref Nope").is_err());
         assert!(eval("v: !Ref AWS::Nope").is_err());
     }
 
     #[test]
     fn no_value_removes() {
-        assert_eq!(eval("v: [a, !Ref AWS::NoValue, b]"), Ok(Value::List(vec![s("a"), s("b")])));
-        assert_eq!(eval("v: {a: !Ref AWS::NoValue, b: 1}"), Ok(Value::Map(vec![("b".into(), Value::Num("1".into()))])));
+        assert_eq!(
+            eval("v: [a, !Ref AWS::NoValue, b]"),
+            Ok(Value::List(vec![s("a"), s("b")]))
+        );
+        assert_eq!(
+            eval("v: {a: !Ref AWS::NoValue, b: 1}"),
+            Ok(Value::Map(vec![("b".into(), Value::Num("1".into()))]))
+        );
     }
 
     #[test]
     fn sub() {
-        assert_eq!(eval("v: !Sub 'x-${P}-${AWS::Region}'"), Ok(s("x-pv-eu-west-1")));
+        assert_eq!(
+            eval("v: !Sub 'x-${P}-${AWS::Region}'"),
+            Ok(s("x-pv-eu-west-1"))
+        );
         assert_eq!(eval("v: !Sub '${!Literal}-${P}'"), Ok(s("${Literal}-pv")));
-        assert_eq!(eval("v: !Sub ['${A}/${P}', {A: !Ref AWS::AccountId}]"), Ok(s("123456789012/pv")));
+        assert_eq!(
+            eval("v: !Sub ['${A}/${P}', {A: !Ref AWS::AccountId}]"),
+            Ok(s("123456789012/pv"))
+        );
         assert_eq!(eval("v: {'Fn::Sub': 'a${P}'}"), Ok(s("apv")));
         assert_eq!(eval("v: !Sub 'a${U}'"), Ok(Value::Unset("U".into())));
-        assert_eq!(eval("v: !Sub 'no vars ${unterminated'"), Ok(s("no vars ${unterminated")));
+        assert_eq!(
+            eval("v: !Sub 'no vars ${unterminated'"),
+            Ok(s("no vars ${unterminated"))
+        );
         assert!(eval("v: !Sub '${Missing}'").is_err());
     }
 
@@ -953,11 +1196,17 @@ mod tests {
     fn join_select_split() {
         assert_eq!(eval("v: !Join ['/', [a, !Ref P, 3]]"), Ok(s("a/pv/3")));
         assert_eq!(eval("v: !Join [',', !Ref L]"), Ok(s("a,b")));
-        assert_eq!(eval("v: !Join ['', [a, !Ref U]]"), Ok(Value::Unset("U".into())));
+        assert_eq!(
+            eval("v: !Join ['', [a, !Ref U]]"),
+            Ok(Value::Unset("U".into()))
+        );
         assert_eq!(eval("v: !Select [1, !Ref L]"), Ok(s("b")));
         assert_eq!(eval("v: !Select ['0', [x, y]]"), Ok(s("x")));
         assert!(eval("v: !Select [5, [x]]").is_err());
-        assert_eq!(eval("v: !Split [',', 'a,b,c']"), Ok(Value::List(vec![s("a"), s("b"), s("c")])));
+        assert_eq!(
+            eval("v: !Split [',', 'a,b,c']"),
+            Ok(Value::List(vec![s("a"), s("b"), s("c")]))
+        );
         assert_eq!(eval("v: !Select [2, !Split ['-', 'x-y-z']]"), Ok(s("z")));
         assert!(eval("v: !Join [',']").is_err());
     }
@@ -968,11 +1217,22 @@ mod tests {
         assert_eq!(eval("v: {'Fn::Base64': !Sub '${P}'}"), Ok(s("cHY=")));
         assert_eq!(
             eval("v: !GetAZs ''"),
-            Ok(Value::List(vec![s("eu-west-1a"), s("eu-west-1b"), s("eu-west-1c")]))
+            Ok(Value::List(vec![
+                s("eu-west-1a"),
+                s("eu-west-1b"),
+                s("eu-west-1c")
+            ]))
         );
-        assert_eq!(eval("v: !Select [0, !GetAZs us-east-2]"), Ok(s("us-east-2a")));
+        assert_eq!(
+            eval("v: !Select [0, !GetAZs us-east-2]"),
+            Ok(s("us-east-2a"))
+        );
         let e = eval("v: !ImportValue Other").err().unwrap_or_default();
-        assert!(e.iter().any(|m| m.contains("no other stack exists locally")), "{e:?}");
+        assert!(
+            e.iter()
+                .any(|m| m.contains("no other stack exists locally")),
+            "{e:?}"
+        );
     }
 
     #[test]
@@ -980,18 +1240,35 @@ mod tests {
         assert_eq!(eval("v: !Equals [!Ref P, pv]"), Ok(Value::Bool(true)));
         assert_eq!(eval("v: !Equals [1, '1']"), Ok(Value::Bool(true)));
         assert_eq!(eval("v: !Not [!Equals [a, b]]"), Ok(Value::Bool(true)));
-        assert_eq!(eval("v: !And [!Equals [a, a], !Equals [a, b]]"), Ok(Value::Bool(false)));
-        assert_eq!(eval("v: {'Fn::Or': [{'Fn::Equals': [a, b]}, {'Fn::Equals': [c, c]}]}"), Ok(Value::Bool(true)));
+        assert_eq!(
+            eval("v: !And [!Equals [a, a], !Equals [a, b]]"),
+            Ok(Value::Bool(false))
+        );
+        assert_eq!(
+            eval("v: {'Fn::Or': [{'Fn::Equals': [a, b]}, {'Fn::Equals': [c, c]}]}"),
+            Ok(Value::Bool(true))
+        );
         let e = eval("v: !Equals [!Ref U, x]").err().unwrap_or_default();
-        assert!(e.iter().any(|m| m.contains("parameter U has no value")), "{e:?}");
+        assert!(
+            e.iter().any(|m| m.contains("parameter U has no value")),
+            "{e:?}"
+        );
     }
 
     #[test]
     fn unknown_tag_and_function_positions() {
         let e = eval("v:\n  - a\n  - !Bogus x\n").err().unwrap_or_default();
-        assert!(e.iter().any(|m| m.starts_with("t.yaml:3:5: error: v[1]: unknown tag `!Bogus`")), "{e:?}");
+        assert!(
+            e.iter()
+                .any(|m| m.starts_with("t.yaml:3:5: error: v[1]: unknown tag `!Bogus`")),
+            "{e:?}"
+        );
         let e = eval("v: {'Fn::Nope': 1}").err().unwrap_or_default();
-        assert!(e.iter().any(|m| m.contains("unknown intrinsic function `Fn::Nope`")), "{e:?}");
+        assert!(
+            e.iter()
+                .any(|m| m.contains("unknown intrinsic function `Fn::Nope`")),
+            "{e:?}"
+        );
     }
 
     #[test]

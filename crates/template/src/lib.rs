@@ -103,10 +103,16 @@ pub fn load_str(text: &str, path: &Path, options: &LoadOptions) -> Loaded {
                 message: "the template is empty".to_string(),
             });
         }
-        return Loaded { model: None, diagnostics };
+        return Loaded {
+            model: None,
+            diagnostics,
+        };
     };
     let (model, more) = model_build::build(&root, path, options);
     let parse_failed = !diagnostics.is_empty();
     diagnostics.extend(more);
-    Loaded { model: if parse_failed { None } else { model }, diagnostics }
+    Loaded {
+        model: if parse_failed { None } else { model },
+        diagnostics,
+    }
 }

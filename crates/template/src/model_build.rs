@@ -59,49 +59,139 @@ fn schema(resource_type: &str) -> Option<Schema> {
                 "BodyS3Location",
                 "RouteSelectionExpression",
             ],
-            inert: &["Description", "Version", "Tags", "ApiKeySelectionExpression", "DisableSchema", "BasePath", "FailOnWarnings", "IpAddressType"],
-            ignored: &[("CorsConfiguration", "CORS is not emulated yet: no preflight answers, no CORS headers")],
+            inert: &[
+                "Description",
+                "Version",
+                "Tags",
+                "ApiKeySelectionExpression",
+                "DisableSchema",
+                "BasePath",
+                "FailOnWarnings",
+                "IpAddressType",
+            ],
+            ignored: &[(
+                "CorsConfiguration",
+                "CORS is not emulated yet: no preflight answers, no CORS headers",
+            )],
         },
         "AWS::ApiGatewayV2::Stage" => Schema {
             used: &["ApiId", "StageName", "AutoDeploy", "StageVariables"],
             inert: &["DeploymentId", "Description", "Tags"],
             ignored: &[
-                ("DefaultRouteSettings", "stage throttling and detailed metrics are not emulated yet"),
+                (
+                    "DefaultRouteSettings",
+                    "stage throttling and detailed metrics are not emulated yet",
+                ),
                 ("RouteSettings", "per-route throttling is not emulated yet"),
-                ("AccessLogSettings", "access logs are written in stackgate's own format"),
+                (
+                    "AccessLogSettings",
+                    "access logs are written in stackgate's own format",
+                ),
                 ("ClientCertificateId", NOT_YET),
                 ("AccessPolicyId", NOT_YET),
             ],
         },
         "AWS::ApiGatewayV2::Route" => Schema {
-            used: &["ApiId", "RouteKey", "Target", "AuthorizationType", "AuthorizerId", "AuthorizationScopes"],
-            inert: &["OperationName", "ModelSelectionExpression", "RequestModels", "RouteResponseSelectionExpression"],
-            ignored: &[("ApiKeyRequired", NOT_YET), ("RequestParameters", "route request parameters are not emulated")],
+            used: &[
+                "ApiId",
+                "RouteKey",
+                "Target",
+                "AuthorizationType",
+                "AuthorizerId",
+                "AuthorizationScopes",
+            ],
+            inert: &[
+                "OperationName",
+                "ModelSelectionExpression",
+                "RequestModels",
+                "RouteResponseSelectionExpression",
+            ],
+            ignored: &[
+                ("ApiKeyRequired", NOT_YET),
+                (
+                    "RequestParameters",
+                    "route request parameters are not emulated",
+                ),
+            ],
         },
         "AWS::ApiGatewayV2::Integration" => Schema {
-            used: &["ApiId", "IntegrationType", "IntegrationUri", "PayloadFormatVersion", "TimeoutInMillis", "CredentialsArn"],
-            inert: &["Description", "IntegrationMethod", "TemplateSelectionExpression", "RequestTemplates", "ContentHandlingStrategy", "PassthroughBehavior"],
+            used: &[
+                "ApiId",
+                "IntegrationType",
+                "IntegrationUri",
+                "PayloadFormatVersion",
+                "TimeoutInMillis",
+                "CredentialsArn",
+            ],
+            inert: &[
+                "Description",
+                "IntegrationMethod",
+                "TemplateSelectionExpression",
+                "RequestTemplates",
+                "ContentHandlingStrategy",
+                "PassthroughBehavior",
+            ],
             ignored: &[
-                ("RequestParameters", "parameter mapping is not emulated yet: requests reach the integration unchanged"),
-                ("ResponseParameters", "parameter mapping is not emulated yet: responses reach the client unchanged"),
-                ("ConnectionType", "private integrations (VPC links) are not emulated"),
-                ("ConnectionId", "private integrations (VPC links) are not emulated"),
+                (
+                    "RequestParameters",
+                    "parameter mapping is not emulated yet: requests reach the integration unchanged",
+                ),
+                (
+                    "ResponseParameters",
+                    "parameter mapping is not emulated yet: responses reach the client unchanged",
+                ),
+                (
+                    "ConnectionType",
+                    "private integrations (VPC links) are not emulated",
+                ),
+                (
+                    "ConnectionId",
+                    "private integrations (VPC links) are not emulated",
+                ),
                 ("TlsConfig", NOT_YET),
-                ("IntegrationSubtype", "AWS service integrations are not emulated"),
+                (
+                    "IntegrationSubtype",
+                    "AWS service integrations are not emulated",
+                ),
             ],
         },
         "AWS::ApiGatewayV2::Authorizer" => Schema {
-            used: &["ApiId", "Name", "AuthorizerType", "IdentitySource", "JwtConfiguration"],
+            used: &[
+                "ApiId",
+                "Name",
+                "AuthorizerType",
+                "IdentitySource",
+                "JwtConfiguration",
+            ],
             inert: &["IdentityValidationExpression"],
             ignored: &[
-                ("AuthorizerUri", "Lambda (REQUEST) authorizers are not emulated yet"),
-                ("AuthorizerPayloadFormatVersion", "Lambda (REQUEST) authorizers are not emulated yet"),
-                ("AuthorizerResultTtlInSeconds", "Lambda (REQUEST) authorizers are not emulated yet"),
-                ("EnableSimpleResponses", "Lambda (REQUEST) authorizers are not emulated yet"),
-                ("AuthorizerCredentialsArn", "Lambda (REQUEST) authorizers are not emulated yet"),
+                (
+                    "AuthorizerUri",
+                    "Lambda (REQUEST) authorizers are not emulated yet",
+                ),
+                (
+                    "AuthorizerPayloadFormatVersion",
+                    "Lambda (REQUEST) authorizers are not emulated yet",
+                ),
+                (
+                    "AuthorizerResultTtlInSeconds",
+                    "Lambda (REQUEST) authorizers are not emulated yet",
+                ),
+                (
+                    "EnableSimpleResponses",
+                    "Lambda (REQUEST) authorizers are not emulated yet",
+                ),
+                (
+                    "AuthorizerCredentialsArn",
+                    "Lambda (REQUEST) authorizers are not emulated yet",
+                ),
             ],
         },
-        "AWS::ApiGatewayV2::Deployment" => Schema { used: &["ApiId"], inert: &["Description", "StageName"], ignored: &[] },
+        "AWS::ApiGatewayV2::Deployment" => Schema {
+            used: &["ApiId"],
+            inert: &["Description", "StageName"],
+            ignored: &[],
+        },
         "AWS::Lambda::Function" => Schema {
             used: &[
                 "Code",
@@ -115,12 +205,27 @@ fn schema(resource_type: &str) -> Option<Schema> {
                 "Role",
                 "PackageType",
             ],
-            inert: &["Description", "Tags", "KmsKeyArn", "RuntimeManagementConfig", "CodeSigningConfigArn"],
+            inert: &[
+                "Description",
+                "Tags",
+                "KmsKeyArn",
+                "RuntimeManagementConfig",
+                "CodeSigningConfigArn",
+            ],
             ignored: &[
-                ("Architectures", "functions run on this machine's architecture"),
-                ("Layers", "layers are not emulated: their code is not on the function's path"),
+                (
+                    "Architectures",
+                    "functions run on this machine's architecture",
+                ),
+                (
+                    "Layers",
+                    "layers are not emulated: their code is not on the function's path",
+                ),
                 ("VpcConfig", "functions run with this machine's network"),
-                ("DeadLetterConfig", "asynchronous invocation is not emulated"),
+                (
+                    "DeadLetterConfig",
+                    "asynchronous invocation is not emulated",
+                ),
                 ("EphemeralStorage", "/tmp is not limited"),
                 ("FileSystemConfigs", "EFS mounts are not emulated"),
                 ("ImageConfig", "container images are not supported"),
@@ -131,14 +236,33 @@ fn schema(resource_type: &str) -> Option<Schema> {
             ],
         },
         "AWS::Lambda::Permission" => Schema {
-            used: &["Action", "FunctionName", "Principal", "SourceArn", "SourceAccount"],
-            inert: &["EventSourceToken", "FunctionUrlAuthType", "InvokedViaFunctionUrl"],
+            used: &[
+                "Action",
+                "FunctionName",
+                "Principal",
+                "SourceArn",
+                "SourceAccount",
+            ],
+            inert: &[
+                "EventSourceToken",
+                "FunctionUrlAuthType",
+                "InvokedViaFunctionUrl",
+            ],
             ignored: &[("PrincipalOrgID", "organisation conditions are not checked")],
         },
         "AWS::IAM::Role" => Schema {
-            used: &["AssumeRolePolicyDocument", "Policies", "ManagedPolicyArns", "RoleName", "Path"],
+            used: &[
+                "AssumeRolePolicyDocument",
+                "Policies",
+                "ManagedPolicyArns",
+                "RoleName",
+                "Path",
+            ],
             inert: &["Description", "MaxSessionDuration", "Tags"],
-            ignored: &[("PermissionsBoundary", "permission boundaries are not evaluated")],
+            ignored: &[(
+                "PermissionsBoundary",
+                "permission boundaries are not evaluated",
+            )],
         },
         _ => return None,
     })
@@ -159,7 +283,10 @@ struct Props<'a> {
 
 impl Props<'_> {
     fn get(&self, key: &str) -> Option<(&Node, &Value)> {
-        self.values.iter().find(|(k, _, _)| k == key).map(|(_, n, v)| (*n, v))
+        self.values
+            .iter()
+            .find(|(k, _, _)| k == key)
+            .map(|(_, n, v)| (*n, v))
     }
     fn has(&self, key: &str) -> bool {
         self.get(key).is_some()
@@ -190,8 +317,20 @@ pub fn function_target(uri: &str) -> Option<FunctionTarget> {
     };
     let parts: Vec<&str> = arn.split(':').collect();
     match parts.as_slice() {
-        ["arn", partition, "lambda", region, account, "function", name, rest @ ..] if !name.is_empty() && rest.len() <= 1 => {
-            let qualifier = rest.first().filter(|q| !q.is_empty()).map(|q| (*q).to_string());
+        [
+            "arn",
+            partition,
+            "lambda",
+            region,
+            account,
+            "function",
+            name,
+            rest @ ..,
+        ] if !name.is_empty() && rest.len() <= 1 => {
+            let qualifier = rest
+                .first()
+                .filter(|q| !q.is_empty())
+                .map(|q| (*q).to_string());
             Some(FunctionTarget {
                 function_name: (*name).to_string(),
                 qualifier,
@@ -233,7 +372,10 @@ pub fn build(root: &Node, file: &Path, options: &LoadOptions) -> (Option<Model>,
     };
     let mut b = Builder {
         ctx,
-        model: Model { template_path: file.to_path_buf(), ..Model::default() },
+        model: Model {
+            template_path: file.to_path_buf(),
+            ..Model::default()
+        },
         template_dir,
         apis: HashMap::new(),
         websocket_apis: HashMap::new(),
@@ -249,7 +391,11 @@ pub fn build(root: &Node, file: &Path, options: &LoadOptions) -> (Option<Model>,
 }
 
 fn location(file: &Path, node: &Node) -> Location {
-    Location { file: file.to_path_buf(), line: node.line, col: node.col }
+    Location {
+        file: file.to_path_buf(),
+        line: node.line,
+        col: node.col,
+    }
 }
 
 impl<'a> Builder<'a> {
@@ -259,33 +405,56 @@ impl<'a> Builder<'a> {
 
     fn run(&mut self, root: &'a Node, options: &LoadOptions) {
         let Some(entries) = root.as_map() else {
-            self.ctx.error_at(root, "", "a template must be a map (with at least `Resources`)");
+            self.ctx.error_at(
+                root,
+                "",
+                "a template must be a map (with at least `Resources`)",
+            );
             return;
         };
         for (k, _) in entries {
             let key = k.as_str().unwrap_or_default();
             if !TOP_LEVEL.contains(&key) {
-                self.ctx.error_at(k, "", format!("`{key}` is not a template section (known: {})", TOP_LEVEL.join(", ")));
+                self.ctx.error_at(
+                    k,
+                    "",
+                    format!(
+                        "`{key}` is not a template section (known: {})",
+                        TOP_LEVEL.join(", ")
+                    ),
+                );
             }
         }
         if let Some(t) = root.get("Transform") {
             let names: Vec<String> = match (t.as_str(), t.as_seq()) {
                 (Some(s), _) => vec![s.to_string()],
-                (_, Some(items)) => items.iter().filter_map(|n| n.as_str().map(str::to_string)).collect(),
+                (_, Some(items)) => items
+                    .iter()
+                    .filter_map(|n| n.as_str().map(str::to_string))
+                    .collect(),
                 _ => Vec::new(),
             };
             for name in names {
                 if name == "AWS::Serverless-2016-10-31" {
                     self.ctx.error_at(t, "Transform", "SAM templates are not supported yet (Transform: AWS::Serverless-2016-10-31)");
                 } else {
-                    self.ctx.error_at(t, "Transform", format!("the transform `{name}` is not supported"));
+                    self.ctx.error_at(
+                        t,
+                        "Transform",
+                        format!("the transform `{name}` is not supported"),
+                    );
                 }
             }
             if t.as_str().is_none() && t.as_seq().is_none() {
-                self.ctx.error_at(t, "Transform", "Transform must be a name or a list of names");
+                self.ctx.error_at(
+                    t,
+                    "Transform",
+                    "Transform must be a name or a list of names",
+                );
             }
         }
-        self.ctx.load_parameters(root.get("Parameters"), &options.parameter_overrides, root);
+        self.ctx
+            .load_parameters(root.get("Parameters"), &options.parameter_overrides, root);
         if let Some(m) = root.get("Mappings") {
             if m.as_map().is_none() {
                 self.ctx.error_at(m, "Mappings", "Mappings must be a map");
@@ -297,46 +466,82 @@ impl<'a> Builder<'a> {
             self.ctx.check_all_conditions();
         }
         let Some(resources) = root.get("Resources") else {
-            self.ctx.error_at(root, "", "the template has no `Resources` section");
+            self.ctx
+                .error_at(root, "", "the template has no `Resources` section");
             return;
         };
         let Some(resource_entries) = resources.as_map() else {
-            self.ctx.error_at(resources, "Resources", "Resources must be a map of logical ids to resources");
+            self.ctx.error_at(
+                resources,
+                "Resources",
+                "Resources must be a map of logical ids to resources",
+            );
             return;
         };
         if resource_entries.is_empty() {
-            self.ctx.error_at(resources, "Resources", "Resources must declare at least one resource");
+            self.ctx.error_at(
+                resources,
+                "Resources",
+                "Resources must declare at least one resource",
+            );
         }
         // Declarations first (so Ref/GetAtt can reach every resource), then conditions.
         let mut order: Vec<(String, &'a Node, &'a Node)> = Vec::new();
         for (k, v) in resource_entries {
             let Some(id) = k.as_str() else {
-                self.ctx.error_at(k, "Resources", "logical ids must be strings");
+                self.ctx
+                    .error_at(k, "Resources", "logical ids must be strings");
                 continue;
             };
             let path = format!("Resources.{id}");
             if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
-                self.ctx.error_at(k, &path, format!("logical id `{id}` must be alphanumeric (A-Za-z0-9)"));
+                self.ctx.error_at(
+                    k,
+                    &path,
+                    format!("logical id `{id}` must be alphanumeric (A-Za-z0-9)"),
+                );
             }
             let Some(map) = v.as_map() else {
-                self.ctx.error_at(v, &path, "a resource must be a map with `Type`");
+                self.ctx
+                    .error_at(v, &path, "a resource must be a map with `Type`");
                 continue;
             };
             for (rk, _) in map {
                 let key = rk.as_str().unwrap_or_default();
                 if !RESOURCE_KEYS.contains(&key) {
-                    self.ctx.error_at(rk, &path, format!("`{key}` is not a resource attribute (known: {})", RESOURCE_KEYS.join(", ")));
+                    self.ctx.error_at(
+                        rk,
+                        &path,
+                        format!(
+                            "`{key}` is not a resource attribute (known: {})",
+                            RESOURCE_KEYS.join(", ")
+                        ),
+                    );
                 }
             }
             let Some(type_node) = v.get("Type") else {
                 self.ctx.error_at(v, &path, "the resource has no `Type`");
                 continue;
             };
-            let Some(t) = type_node.as_str().filter(|t| type_node.tag.is_none() && !t.is_empty()) else {
-                self.ctx.error_at(type_node, &format!("{path}.Type"), "Type must be a resource type name");
+            let Some(t) = type_node
+                .as_str()
+                .filter(|t| type_node.tag.is_none() && !t.is_empty())
+            else {
+                self.ctx.error_at(
+                    type_node,
+                    &format!("{path}.Type"),
+                    "Type must be a resource type name",
+                );
                 continue;
             };
-            self.ctx.resources.insert(id.to_string(), ResourceDecl { resource_type: t.to_string(), node: v, active: true });
+            self.ctx.resources.insert(
+                id.to_string(),
+                ResourceDecl {
+                    resource_type: t.to_string(),
+                    node: v,
+                    active: true,
+                },
+            );
             order.push((id.to_string(), k, v));
         }
         for (id, _, v) in &order {
@@ -346,7 +551,8 @@ impl<'a> Builder<'a> {
                 let active = match c.as_str() {
                     Some(name) => self.ctx.condition(name, c, &path).unwrap_or(true),
                     None => {
-                        self.ctx.error_at(c, &path, "Condition must be the name of a condition");
+                        self.ctx
+                            .error_at(c, &path, "Condition must be the name of a condition");
                         true
                     }
                 };
@@ -363,7 +569,11 @@ impl<'a> Builder<'a> {
                     (Some(_), _) => vec![d],
                     (_, Some(items)) => items.iter().collect(),
                     _ => {
-                        self.ctx.error_at(d, &path, "DependsOn must be a logical id or a list of them");
+                        self.ctx.error_at(
+                            d,
+                            &path,
+                            "DependsOn must be a logical id or a list of them",
+                        );
                         Vec::new()
                     }
                 };
@@ -374,7 +584,11 @@ impl<'a> Builder<'a> {
                             self.ctx.error_at(n, &path, format!("DependsOn names `{name}`, which is not a resource in this template"));
                         }
                         None => {
-                            self.ctx.error_at(n, &path, "DependsOn must be a logical id or a list of them");
+                            self.ctx.error_at(
+                                n,
+                                &path,
+                                "DependsOn must be a logical id or a list of them",
+                            );
                         }
                     }
                 }
@@ -383,7 +597,9 @@ impl<'a> Builder<'a> {
         self.ctx.current_resource = None;
         // Physical ids of the resources other resources point at by id.
         for (id, k, _) in &order {
-            let Some(decl) = self.ctx.resources.get(id).cloned() else { continue };
+            let Some(decl) = self.ctx.resources.get(id).cloned() else {
+                continue;
+            };
             if !decl.active {
                 continue;
             }
@@ -427,7 +643,9 @@ impl<'a> Builder<'a> {
     }
 
     fn resource(&mut self, id: &str, node: &'a Node) {
-        let Some(decl) = self.ctx.resources.get(id).cloned() else { return };
+        let Some(decl) = self.ctx.resources.get(id).cloned() else {
+            return;
+        };
         let rtype = decl.resource_type.as_str();
         let Some(schema) = schema(rtype) else {
             // Evaluate the properties anyway: errors in them are errors in AWS too.
@@ -437,12 +655,16 @@ impl<'a> Builder<'a> {
             let reason = if rtype.starts_with("AWS::Serverless::") {
                 "SAM resource types need `Transform: AWS::Serverless-2016-10-31`, and SAM is not supported yet".to_string()
             } else {
-                format!("stackgate does not emulate {rtype}; Ref and Fn::GetAtt on it give stable placeholders")
+                format!(
+                    "stackgate does not emulate {rtype}; Ref and Fn::GetAtt on it give stable placeholders"
+                )
             };
             self.not_emulated(id, rtype, reason, node);
             return;
         };
-        let Some(props) = self.props(id, rtype, node, &schema) else { return };
+        let Some(props) = self.props(id, rtype, node, &schema) else {
+            return;
+        };
         match rtype {
             "AWS::ApiGatewayV2::Api" => self.api(&props, node),
             "AWS::ApiGatewayV2::Stage" => self.stage(&props, node),
@@ -461,11 +683,22 @@ impl<'a> Builder<'a> {
 
     fn not_emulated(&mut self, id: &str, rtype: &str, reason: String, node: &Node) {
         let location = self.loc(node);
-        self.model.not_emulated.push(NotEmulated { logical_id: id.to_string(), resource_type: rtype.to_string(), reason, location });
+        self.model.not_emulated.push(NotEmulated {
+            logical_id: id.to_string(),
+            resource_type: rtype.to_string(),
+            reason,
+            location,
+        });
     }
 
     /// Evaluates the properties, reporting unknown ones and recording ignored ones.
-    fn props(&mut self, id: &str, rtype: &str, node: &'a Node, schema: &Schema) -> Option<Props<'a>> {
+    fn props(
+        &mut self,
+        id: &str,
+        rtype: &str,
+        node: &'a Node,
+        schema: &Schema,
+    ) -> Option<Props<'a>> {
         let path = format!("Resources.{id}.Properties");
         let mut props = Props {
             logical_id: id.to_string(),
@@ -475,7 +708,9 @@ impl<'a> Builder<'a> {
             values: Vec::new(),
             failed: Vec::new(),
         };
-        let Some(pnode) = node.get("Properties") else { return Some(props) };
+        let Some(pnode) = node.get("Properties") else {
+            return Some(props);
+        };
         props.at = pnode;
         let Some(entries) = pnode.as_map() else {
             self.ctx.error_at(pnode, &path, "Properties must be a map");
@@ -483,7 +718,8 @@ impl<'a> Builder<'a> {
         };
         for (k, v) in entries {
             let Some(key) = k.as_str() else {
-                self.ctx.error_at(k, &path, "property names must be strings");
+                self.ctx
+                    .error_at(k, &path, "property names must be strings");
                 continue;
             };
             let ppath = format!("{path}.{key}");
@@ -496,7 +732,11 @@ impl<'a> Builder<'a> {
                     location,
                 });
             } else if !schema.used.contains(&key) && !schema.inert.contains(&key) {
-                self.ctx.error_at(k, &ppath, format!("`{key}` is not a property of {rtype} (cfn-lint E3002)"));
+                self.ctx.error_at(
+                    k,
+                    &ppath,
+                    format!("`{key}` is not a property of {rtype} (cfn-lint E3002)"),
+                );
                 continue;
             }
             match self.ctx.eval(v, &ppath) {
@@ -513,7 +753,10 @@ impl<'a> Builder<'a> {
             self.ctx.error_at(
                 p.at,
                 &p.path,
-                format!("{} requires the property `{key}` (cfn-lint E3003)", p.resource_type),
+                format!(
+                    "{} requires the property `{key}` (cfn-lint E3003)",
+                    p.resource_type
+                ),
             );
         }
     }
@@ -536,7 +779,11 @@ impl<'a> Builder<'a> {
                 match value.text() {
                     Some(t) => Some(t),
                     None => {
-                        self.ctx.error_at(node, &path, format!("`{key}` must be a string, not {}", describe(value)));
+                        self.ctx.error_at(
+                            node,
+                            &path,
+                            format!("`{key}` must be a string, not {}", describe(value)),
+                        );
                         None
                     }
                 }
@@ -553,18 +800,28 @@ impl<'a> Builder<'a> {
                 Value::Str(s) if s.eq_ignore_ascii_case("false") => false,
                 Value::Unset(param) => {
                     let param = param.clone();
-                    self.ctx.unset_error(node, &format!("{}.{key}", p.path), &param);
+                    self.ctx
+                        .unset_error(node, &format!("{}.{key}", p.path), &param);
                     default
                 }
                 other => {
-                    self.ctx.error_at(node, &format!("{}.{key}", p.path), format!("`{key}` must be true or false, not {}", describe(other)));
+                    self.ctx.error_at(
+                        node,
+                        &format!("{}.{key}", p.path),
+                        format!("`{key}` must be true or false, not {}", describe(other)),
+                    );
                     default
                 }
             },
         }
     }
 
-    fn integer(&mut self, p: &Props<'_>, key: &str, range: std::ops::RangeInclusive<u64>) -> Option<u64> {
+    fn integer(
+        &mut self,
+        p: &Props<'_>,
+        key: &str,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> Option<u64> {
         let (node, _) = p.get(key)?;
         let text = self.text(p, key, false)?;
         match text.parse::<u64>() {
@@ -573,7 +830,11 @@ impl<'a> Builder<'a> {
                 self.ctx.error_at(
                     node,
                     &format!("{}.{key}", p.path),
-                    format!("`{key}` must be an integer from {} to {}, not {text}", range.start(), range.end()),
+                    format!(
+                        "`{key}` must be an integer from {} to {}, not {text}",
+                        range.start(),
+                        range.end()
+                    ),
                 );
                 None
             }
@@ -582,7 +843,9 @@ impl<'a> Builder<'a> {
 
     /// A list of strings (a single string is taken as a one-item list).
     fn text_list(&mut self, p: &Props<'_>, key: &str) -> Vec<String> {
-        let Some((node, value)) = p.get(key) else { return Vec::new() };
+        let Some((node, value)) = p.get(key) else {
+            return Vec::new();
+        };
         let path = format!("{}.{key}", p.path);
         if let Some(param) = value.unset() {
             self.ctx.unset_error(node, &path, param);
@@ -597,7 +860,14 @@ impl<'a> Builder<'a> {
             match item.text() {
                 Some(t) => out.push(t),
                 None => {
-                    self.ctx.error_at(node, &path, format!("`{key}` must be a list of strings, not hold {}", describe(item)));
+                    self.ctx.error_at(
+                        node,
+                        &path,
+                        format!(
+                            "`{key}` must be a list of strings, not hold {}",
+                            describe(item)
+                        ),
+                    );
                 }
             }
         }
@@ -622,14 +892,22 @@ impl<'a> Builder<'a> {
                                 out.insert(k.clone(), t);
                             }
                             None => {
-                                self.ctx.error_at(node, &format!("{path}.{k}"), format!("must be a string, not {}", describe(other)));
+                                self.ctx.error_at(
+                                    node,
+                                    &format!("{path}.{k}"),
+                                    format!("must be a string, not {}", describe(other)),
+                                );
                             }
                         },
                     }
                 }
             }
             other => {
-                self.ctx.error_at(node, path, format!("must be a map of strings, not {}", describe(other)));
+                self.ctx.error_at(
+                    node,
+                    path,
+                    format!("must be a map of strings, not {}", describe(other)),
+                );
             }
         }
         out
@@ -638,7 +916,8 @@ impl<'a> Builder<'a> {
     fn json(&mut self, p: &Props<'_>, key: &str) -> Option<serde_json::Value> {
         let (node, value) = p.get(key)?;
         if let Some(param) = value.unset() {
-            self.ctx.unset_error(node, &format!("{}.{key}", p.path), param);
+            self.ctx
+                .unset_error(node, &format!("{}.{key}", p.path), param);
             return None;
         }
         Some(value.to_json())
@@ -653,7 +932,12 @@ impl<'a> Builder<'a> {
             return Ok(Some(logical.clone()));
         }
         if self.websocket_apis.contains_key(&id) {
-            self.not_emulated(&p.logical_id, &p.resource_type, "it belongs to a WebSocket API, which stackgate does not emulate".into(), node);
+            self.not_emulated(
+                &p.logical_id,
+                &p.resource_type,
+                "it belongs to a WebSocket API, which stackgate does not emulate".into(),
+                node,
+            );
             return Err(());
         }
         let at = p.get("ApiId").map_or(p.at, |(n, _)| n);
@@ -684,13 +968,22 @@ impl<'a> Builder<'a> {
         match protocol.as_str() {
             "HTTP" => {}
             "WEBSOCKET" => {
-                self.not_emulated(&id, &p.resource_type, "WebSocket APIs are not emulated".into(), node);
+                self.not_emulated(
+                    &id,
+                    &p.resource_type,
+                    "WebSocket APIs are not emulated".into(),
+                    node,
+                );
                 return;
             }
             "" => return,
             other => {
                 let at = p.get("ProtocolType").map_or(p.at, |(n, _)| n);
-                self.ctx.error_at(at, &format!("{}.ProtocolType", p.path), format!("ProtocolType must be HTTP or WEBSOCKET, not {other}"));
+                self.ctx.error_at(
+                    at,
+                    &format!("{}.ProtocolType", p.path),
+                    format!("ProtocolType must be HTTP or WEBSOCKET, not {other}"),
+                );
                 return;
             }
         }
@@ -706,8 +999,12 @@ impl<'a> Builder<'a> {
         }
         let disable = self.boolean(p, "DisableExecuteApiEndpoint", false);
         let path = format!("Resources.{id}");
-        let Ok(api_id) = self.ctx.resource_ref(&id, node, &path) else { return };
-        let Ok(endpoint) = self.ctx.attribute(&id, "ApiEndpoint", node, &path) else { return };
+        let Ok(api_id) = self.ctx.resource_ref(&id, node, &path) else {
+            return;
+        };
+        let Ok(endpoint) = self.ctx.attribute(&id, "ApiEndpoint", node, &path) else {
+            return;
+        };
         let location = self.loc(node);
         self.model.apis.push(Api {
             logical_id: id.clone(),
@@ -725,14 +1022,20 @@ impl<'a> Builder<'a> {
         let Some(target) = target else {
             for key in ["RouteKey", "CredentialsArn"] {
                 if let Some((n, _)) = p.get(key) {
-                    self.ctx.error_at(n, &format!("{}.{key}", p.path), format!("{key} is only for quick create: it needs Target"));
+                    self.ctx.error_at(
+                        n,
+                        &format!("{}.{key}", p.path),
+                        format!("{key} is only for quick create: it needs Target"),
+                    );
                 }
             }
             return;
         };
         let (integration_type, payload, function) = match function_target(&target) {
             Some(f) => ("AWS_PROXY", "2.0", Some(f)),
-            None if target.starts_with("http://") || target.starts_with("https://") => ("HTTP_PROXY", "1.0", None),
+            None if target.starts_with("http://") || target.starts_with("https://") => {
+                ("HTTP_PROXY", "1.0", None)
+            }
             None => {
                 let at = p.get("Target").map_or(p.at, |(n, _)| n);
                 self.ctx.error_at(at, &format!("{}.Target", p.path), format!("quick-create Target must be a Lambda function ARN or an HTTP URL, not {target}"));
@@ -776,7 +1079,9 @@ impl<'a> Builder<'a> {
     }
 
     fn stage(&mut self, p: &Props<'_>, node: &Node) {
-        let Ok(api) = self.api_ref(p, node) else { return };
+        let Ok(api) = self.api_ref(p, node) else {
+            return;
+        };
         let name = self.text(p, "StageName", true);
         let auto_deploy = self.boolean(p, "AutoDeploy", false);
         let stage_variables = match p.get("StageVariables") {
@@ -788,12 +1093,21 @@ impl<'a> Builder<'a> {
         };
         if let (Some(api), Some(name)) = (api, name) {
             let location = self.loc(node);
-            self.model.stages.push(Stage { logical_id: p.logical_id.clone(), api, name, auto_deploy, stage_variables, location });
+            self.model.stages.push(Stage {
+                logical_id: p.logical_id.clone(),
+                api,
+                name,
+                auto_deploy,
+                stage_variables,
+                location,
+            });
         }
     }
 
     fn route(&mut self, p: &Props<'_>, node: &Node) {
-        let Ok(api) = self.api_ref(p, node) else { return };
+        let Ok(api) = self.api_ref(p, node) else {
+            return;
+        };
         let route_key = self.text(p, "RouteKey", true);
         let target = self.text(p, "Target", false);
         let integration = target.and_then(|t| {
@@ -808,7 +1122,9 @@ impl<'a> Builder<'a> {
             }
             found
         });
-        let authorization_type = self.text(p, "AuthorizationType", false).unwrap_or_else(|| "NONE".to_string());
+        let authorization_type = self
+            .text(p, "AuthorizationType", false)
+            .unwrap_or_else(|| "NONE".to_string());
         if !["NONE", "JWT", "AWS_IAM", "CUSTOM"].contains(&authorization_type.as_str()) {
             let at = p.get("AuthorizationType").map_or(p.at, |(n, _)| n);
             self.ctx.error_at(at, &format!("{}.AuthorizationType", p.path), format!("AuthorizationType must be NONE, JWT, AWS_IAM or CUSTOM, not {authorization_type}"));
@@ -821,11 +1137,20 @@ impl<'a> Builder<'a> {
             }
             found
         });
-        if matches!(authorization_type.as_str(), "JWT" | "CUSTOM") && !p.has("AuthorizerId") && !p.failed.iter().any(|f| f == "AuthorizerId") {
-            self.ctx.error_at(p.at, &p.path, format!("AuthorizationType {authorization_type} needs AuthorizerId"));
+        if matches!(authorization_type.as_str(), "JWT" | "CUSTOM")
+            && !p.has("AuthorizerId")
+            && !p.failed.iter().any(|f| f == "AuthorizerId")
+        {
+            self.ctx.error_at(
+                p.at,
+                &p.path,
+                format!("AuthorizationType {authorization_type} needs AuthorizerId"),
+            );
         }
         let authorization_scopes = self.text_list(p, "AuthorizationScopes");
-        let Ok(id) = self.ctx.resource_ref(&p.logical_id, node, &p.path) else { return };
+        let Ok(id) = self.ctx.resource_ref(&p.logical_id, node, &p.path) else {
+            return;
+        };
         if let (Some(api), Some(route_key)) = (api, route_key) {
             let location = self.loc(node);
             self.model.routes.push(Route {
@@ -843,11 +1168,16 @@ impl<'a> Builder<'a> {
     }
 
     fn integration(&mut self, p: &Props<'_>, node: &Node) {
-        let Ok(api) = self.api_ref(p, node) else { return };
+        let Ok(api) = self.api_ref(p, node) else {
+            return;
+        };
         let integration_type = self.text(p, "IntegrationType", true);
         let uri = self.text(p, "IntegrationUri", false).unwrap_or_default();
         let function = function_target(&uri);
-        if integration_type.as_deref() == Some("AWS_PROXY") && function.is_none() && !p.has("IntegrationSubtype") {
+        if integration_type.as_deref() == Some("AWS_PROXY")
+            && function.is_none()
+            && !p.has("IntegrationSubtype")
+        {
             let at = p.get("IntegrationUri").map_or(p.at, |(n, _)| n);
             self.ctx.error_at(
                 at,
@@ -861,11 +1191,19 @@ impl<'a> Builder<'a> {
             && v != "2.0"
         {
             let at = p.get("PayloadFormatVersion").map_or(p.at, |(n, _)| n);
-            self.ctx.error_at(at, &format!("{}.PayloadFormatVersion", p.path), format!("PayloadFormatVersion must be \"1.0\" or \"2.0\", not {v}"));
+            self.ctx.error_at(
+                at,
+                &format!("{}.PayloadFormatVersion", p.path),
+                format!("PayloadFormatVersion must be \"1.0\" or \"2.0\", not {v}"),
+            );
         }
-        let timeout_ms = self.integer(p, "TimeoutInMillis", 50..=30_000).unwrap_or(30_000);
+        let timeout_ms = self
+            .integer(p, "TimeoutInMillis", 50..=30_000)
+            .unwrap_or(30_000);
         let credentials_arn = self.text(p, "CredentialsArn", false);
-        let Ok(id) = self.ctx.resource_ref(&p.logical_id, node, &p.path) else { return };
+        let Ok(id) = self.ctx.resource_ref(&p.logical_id, node, &p.path) else {
+            return;
+        };
         if let (Some(api), Some(integration_type)) = (api, integration_type) {
             let location = self.loc(node);
             self.model.integrations.push(Integration {
@@ -884,7 +1222,9 @@ impl<'a> Builder<'a> {
     }
 
     fn authorizer(&mut self, p: &Props<'_>, node: &Node) {
-        let Ok(api) = self.api_ref(p, node) else { return };
+        let Ok(api) = self.api_ref(p, node) else {
+            return;
+        };
         let name = self.text(p, "Name", true);
         let authorizer_type = self.text(p, "AuthorizerType", true);
         let identity_source = self.text_list(p, "IdentitySource");
@@ -898,14 +1238,19 @@ impl<'a> Builder<'a> {
                 Some(v) => match v.text() {
                     Some(t) => issuer = Some(t),
                     None => {
-                        self.ctx.error_at(jnode_issuer, &format!("{jpath}.Issuer"), format!("Issuer must be a string, not {}", describe(v)));
+                        self.ctx.error_at(
+                            jnode_issuer,
+                            &format!("{jpath}.Issuer"),
+                            format!("Issuer must be a string, not {}", describe(v)),
+                        );
                     }
                 },
             }
             if let Some(v) = jwt.get("Audience").or_else(|| jwt.get("audience")) {
                 let anode = jnode.get("Audience").unwrap_or(jnode);
                 if let Some(param) = v.unset() {
-                    self.ctx.unset_error(anode, &format!("{jpath}.Audience"), param);
+                    self.ctx
+                        .unset_error(anode, &format!("{jpath}.Audience"), param);
                 } else {
                     let items = match v {
                         Value::List(items) => items.clone(),
@@ -915,7 +1260,11 @@ impl<'a> Builder<'a> {
                         match item.text() {
                             Some(t) => audience.push(t),
                             None => {
-                                self.ctx.error_at(anode, &format!("{jpath}.Audience"), "Audience must be a list of strings");
+                                self.ctx.error_at(
+                                    anode,
+                                    &format!("{jpath}.Audience"),
+                                    "Audience must be a list of strings",
+                                );
                             }
                         }
                     }
@@ -924,13 +1273,19 @@ impl<'a> Builder<'a> {
             for (k, _) in jnode.as_map().unwrap_or_default() {
                 let key = k.as_str().unwrap_or_default();
                 if !["Issuer", "Audience"].contains(&key) {
-                    self.ctx.error_at(k, &jpath, format!("`{key}` is not a property of JwtConfiguration (Issuer, Audience)"));
+                    self.ctx.error_at(
+                        k,
+                        &jpath,
+                        format!("`{key}` is not a property of JwtConfiguration (Issuer, Audience)"),
+                    );
                 }
             }
         } else if authorizer_type.as_deref() == Some("JWT") {
             self.missing(p, "JwtConfiguration");
         }
-        let Ok(id) = self.ctx.resource_ref(&p.logical_id, node, &p.path) else { return };
+        let Ok(id) = self.ctx.resource_ref(&p.logical_id, node, &p.path) else {
+            return;
+        };
         if let (Some(api), Some(name), Some(authorizer_type)) = (api, name, authorizer_type) {
             let location = self.loc(node);
             self.model.authorizers.push(Authorizer {
@@ -976,7 +1331,11 @@ impl<'a> Builder<'a> {
                 for (k, _) in enode.as_map().unwrap_or_default() {
                     let key = k.as_str().unwrap_or_default();
                     if key != "Variables" {
-                        self.ctx.error_at(k, &epath, format!("`{key}` is not a property of Environment (Variables)"));
+                        self.ctx.error_at(
+                            k,
+                            &epath,
+                            format!("`{key}` is not a property of Environment (Variables)"),
+                        );
                     }
                 }
                 match value.get("Variables") {
@@ -992,8 +1351,15 @@ impl<'a> Builder<'a> {
         let timeout_s = self.integer(p, "Timeout", 1..=900).unwrap_or(3);
         let memory_mb = self.integer(p, "MemorySize", 128..=10_240).unwrap_or(128);
         let reserved_concurrency = self.integer(p, "ReservedConcurrentExecutions", 0..=1_000_000);
-        let Ok(name) = self.ctx.resource_ref(&p.logical_id, node, &fpath) else { return };
-        let arn = self.ctx.attribute(&p.logical_id, "Arn", node, &fpath).ok().and_then(|v| v.text()).unwrap_or_default();
+        let Ok(name) = self.ctx.resource_ref(&p.logical_id, node, &fpath) else {
+            return;
+        };
+        let arn = self
+            .ctx
+            .attribute(&p.logical_id, "Arn", node, &fpath)
+            .ok()
+            .and_then(|v| v.text())
+            .unwrap_or_default();
         let Some(code) = code else { return };
         let location = self.loc(node);
         self.model.functions.push(Function {
@@ -1012,7 +1378,14 @@ impl<'a> Builder<'a> {
         });
     }
 
-    fn code(&mut self, cnode: &Node, value: &Value, path: &str, runtime: &str, handler: &str) -> Option<Code> {
+    fn code(
+        &mut self,
+        cnode: &Node,
+        value: &Value,
+        path: &str,
+        runtime: &str,
+        handler: &str,
+    ) -> Option<Code> {
         if let Some(param) = value.unset() {
             self.ctx.unset_error(cnode, path, param);
             return None;
@@ -1034,7 +1407,9 @@ impl<'a> Builder<'a> {
                     match k.as_str() {
                         "ZipFile" => match v.text() {
                             Some(src) => {
-                                if !(runtime.starts_with("nodejs") || runtime.starts_with("python")) && !runtime.is_empty() {
+                                if !(runtime.starts_with("nodejs") || runtime.starts_with("python"))
+                                    && !runtime.is_empty()
+                                {
                                     self.ctx.error_at(knode, &format!("{path}.ZipFile"), format!("inline code (ZipFile) works only for Node.js and Python runtimes, not {runtime}"));
                                 } else if !handler.is_empty() && !handler.starts_with("index.") {
                                     self.ctx.warning_at(knode, &format!("{path}.ZipFile"), format!("inline code is written to index.js/index.py, so Handler should be index.<function>, not {handler}"));
@@ -1042,7 +1417,11 @@ impl<'a> Builder<'a> {
                                 code = Some(Code::Inline(src));
                             }
                             None => {
-                                self.ctx.error_at(knode, &format!("{path}.ZipFile"), "ZipFile must be a string of source code");
+                                self.ctx.error_at(
+                                    knode,
+                                    &format!("{path}.ZipFile"),
+                                    "ZipFile must be a string of source code",
+                                );
                             }
                         },
                         "S3Bucket" | "S3Key" | "S3ObjectVersion" | "ImageUri" => {
@@ -1059,13 +1438,30 @@ impl<'a> Builder<'a> {
                         }
                     }
                 }
-                if code.is_none() && !self.ctx.diagnostics.iter().any(|d| d.path.starts_with(path)) {
-                    self.ctx.error_at(cnode, path, "Code needs ZipFile (or a local path instead of the map)");
+                if code.is_none()
+                    && !self
+                        .ctx
+                        .diagnostics
+                        .iter()
+                        .any(|d| d.path.starts_with(path))
+                {
+                    self.ctx.error_at(
+                        cnode,
+                        path,
+                        "Code needs ZipFile (or a local path instead of the map)",
+                    );
                 }
                 code
             }
             other => {
-                self.ctx.error_at(cnode, path, format!("Code must be a map or a local path, not {}", describe(other)));
+                self.ctx.error_at(
+                    cnode,
+                    path,
+                    format!(
+                        "Code must be a map or a local path, not {}",
+                        describe(other)
+                    ),
+                );
                 None
             }
         }
@@ -1077,7 +1473,9 @@ impl<'a> Builder<'a> {
         let principal = self.text(p, "Principal", true);
         let source_arn = self.text(p, "SourceArn", false);
         let source_account = self.text(p, "SourceAccount", false);
-        if let (Some(action), Some(function_name), Some(principal)) = (action, function_name, principal) {
+        if let (Some(action), Some(function_name), Some(principal)) =
+            (action, function_name, principal)
+        {
             let location = self.loc(node);
             self.model.permissions.push(Permission {
                 logical_id: p.logical_id.clone(),
@@ -1104,27 +1502,44 @@ impl<'a> Builder<'a> {
                     for (i, item) in items.iter().enumerate() {
                         if let Some(param) = item.unset() {
                             let param = param.to_string();
-                            self.ctx.unset_error(pnode, &format!("{ppath}[{i}]"), &param);
+                            self.ctx
+                                .unset_error(pnode, &format!("{ppath}[{i}]"), &param);
                             continue;
                         }
                         match item.get("PolicyDocument") {
-                            Some(doc) if item.get("PolicyName").is_some() => policies.push(doc.to_json()),
+                            Some(doc) if item.get("PolicyName").is_some() => {
+                                policies.push(doc.to_json())
+                            }
                             _ => {
-                                self.ctx.error_at(pnode, &format!("{ppath}[{i}]"), "each policy needs PolicyName and PolicyDocument");
+                                self.ctx.error_at(
+                                    pnode,
+                                    &format!("{ppath}[{i}]"),
+                                    "each policy needs PolicyName and PolicyDocument",
+                                );
                             }
                         }
                     }
                 }
                 other => {
-                    self.ctx.error_at(pnode, &ppath, format!("Policies must be a list, not {}", describe(other)));
+                    self.ctx.error_at(
+                        pnode,
+                        &ppath,
+                        format!("Policies must be a list, not {}", describe(other)),
+                    );
                 }
             }
         }
         let managed_policy_arns = self.text_list(p, "ManagedPolicyArns");
         let _ = self.text(p, "Path", false);
-        let Ok(name) = self.ctx.resource_ref(&p.logical_id, node, &p.path) else { return };
-        let Ok(arn) = self.ctx.attribute(&p.logical_id, "Arn", node, &p.path) else { return };
-        let Some(assume_role_policy) = assume else { return };
+        let Ok(name) = self.ctx.resource_ref(&p.logical_id, node, &p.path) else {
+            return;
+        };
+        let Ok(arn) = self.ctx.attribute(&p.logical_id, "Arn", node, &p.path) else {
+            return;
+        };
+        let Some(assume_role_policy) = assume else {
+            return;
+        };
         let location = self.loc(node);
         self.model.roles.push(Role {
             logical_id: p.logical_id.clone(),
@@ -1139,7 +1554,8 @@ impl<'a> Builder<'a> {
 
     fn outputs(&mut self, outputs: &'a Node) {
         let Some(entries) = outputs.as_map() else {
-            self.ctx.error_at(outputs, "Outputs", "Outputs must be a map");
+            self.ctx
+                .error_at(outputs, "Outputs", "Outputs must be a map");
             return;
         };
         for (k, v) in entries {
@@ -1153,7 +1569,8 @@ impl<'a> Builder<'a> {
                         }
                     }
                     None => {
-                        self.ctx.error_at(c, &path, "Condition must be the name of a condition");
+                        self.ctx
+                            .error_at(c, &path, "Condition must be the name of a condition");
                     }
                 }
             }
@@ -1168,19 +1585,37 @@ impl<'a> Builder<'a> {
                 continue;
             };
             let vpath = format!("{path}.Value");
-            let Ok(value) = self.ctx.eval(value_node, &vpath) else { continue };
+            let Ok(value) = self.ctx.eval(value_node, &vpath) else {
+                continue;
+            };
             if let Some(param) = value.unset() {
                 self.ctx.unset_error(value_node, &vpath, param);
                 continue;
             }
             let text = match &value {
-                Value::List(items) => Some(items.iter().filter_map(Value::text).collect::<Vec<_>>().join(",")),
+                Value::List(items) => Some(
+                    items
+                        .iter()
+                        .filter_map(Value::text)
+                        .collect::<Vec<_>>()
+                        .join(","),
+                ),
                 other => other.text(),
             };
             match text {
-                Some(value) => self.model.outputs.push(Output { name: name.to_string(), value }),
+                Some(value) => self.model.outputs.push(Output {
+                    name: name.to_string(),
+                    value,
+                }),
                 None => {
-                    self.ctx.error_at(value_node, &vpath, format!("an output's Value must be a string, not {}", describe(&value)));
+                    self.ctx.error_at(
+                        value_node,
+                        &vpath,
+                        format!(
+                            "an output's Value must be a string, not {}",
+                            describe(&value)
+                        ),
+                    );
                 }
             }
         }

@@ -291,24 +291,40 @@ mod tests {
     #[test]
     fn styles() {
         let n = ok("a: 1\nb: '1'\nc: |\n  x\n");
-        assert!(matches!(n.get("a").map(|n| &n.value), Some(NodeValue::Scalar(_, Style::Plain))));
-        assert!(matches!(n.get("b").map(|n| &n.value), Some(NodeValue::Scalar(_, Style::Quoted))));
+        assert!(matches!(
+            n.get("a").map(|n| &n.value),
+            Some(NodeValue::Scalar(_, Style::Plain))
+        ));
+        assert!(matches!(
+            n.get("b").map(|n| &n.value),
+            Some(NodeValue::Scalar(_, Style::Quoted))
+        ));
         assert_eq!(n.get("c").and_then(Node::as_str), Some("x\n"));
     }
 
     #[test]
     fn anchors_and_aliases() {
         let n = ok("a: &x {k: v}\nb: *x\n");
-        assert_eq!(n.get("b").and_then(|b| b.get("k")).and_then(Node::as_str), Some("v"));
+        assert_eq!(
+            n.get("b").and_then(|b| b.get("k")).and_then(Node::as_str),
+            Some("v")
+        );
     }
 
     #[test]
     fn json_parses() {
         let n = ok(r#"{"a": {"b": [1, 2.5, true, null, "s"]}, "c": false}"#);
-        let b = n.get("a").and_then(|a| a.get("b")).and_then(Node::as_seq).unwrap_or_default();
+        let b = n
+            .get("a")
+            .and_then(|a| a.get("b"))
+            .and_then(Node::as_seq)
+            .unwrap_or_default();
         assert_eq!(b.len(), 5);
         assert_eq!(b.first().and_then(Node::as_str), Some("1"));
-        assert_eq!(b.get(4).map(|n| &n.value), Some(&NodeValue::Scalar("s".into(), Style::Quoted)));
+        assert_eq!(
+            b.get(4).map(|n| &n.value),
+            Some(&NodeValue::Scalar("s".into(), Style::Quoted))
+        );
     }
 
     #[test]

@@ -24,7 +24,9 @@ enum Kind {
     String,
     Number,
     /// `CommaDelimitedList`, `List<Number>`, `List<AWS::EC2::...>`: `Ref` gives a list.
-    List { numbers: bool },
+    List {
+        numbers: bool,
+    },
 }
 
 fn kind(type_name: &str) -> Kind {
@@ -47,14 +49,23 @@ fn scalar_text(node: &Node) -> Option<String> {
 
 impl Ctx<'_> {
     /// Reads the `Parameters` section and applies `overrides`.
-    pub fn load_parameters(&mut self, section: Option<&Node>, overrides: &[(String, String)], root: &Node) {
+    pub fn load_parameters(
+        &mut self,
+        section: Option<&Node>,
+        overrides: &[(String, String)],
+        root: &Node,
+    ) {
         let empty = Vec::new();
         let entries: &[(Node, Node)] = match section {
             None => &empty,
             Some(s) => match s.as_map() {
                 Some(m) => m,
                 None => {
-                    self.error_at(s, "Parameters", "Parameters must be a map of names to definitions");
+                    self.error_at(
+                        s,
+                        "Parameters",
+                        "Parameters must be a map of names to definitions",
+                    );
                     &empty
                 }
             },
@@ -89,11 +100,27 @@ impl Ctx<'_> {
             for (k, _) in def_map {
                 let key = k.as_str().unwrap_or_default();
                 if !PARAMETER_KEYS.contains(&key) {
-                    self.error_at(k, &path, format!("`{key}` is not a parameter property (known: {})", PARAMETER_KEYS.join(", ")));
+                    self.error_at(
+                        k,
+                        &path,
+                        format!(
+                            "`{key}` is not a parameter property (known: {})",
+                            PARAMETER_KEYS.join(", ")
+                        ),
+                    );
                 }
             }
-            let no_echo = def.get("NoEcho").and_then(scalar_text).is_some_and(|t| t.eq_ignore_ascii_case("true"));
-            let show = |v: &str| if no_echo { "****".to_string() } else { format!("{v:?}") };
+            let no_echo = def
+                .get("NoEcho")
+                .and_then(scalar_text)
+                .is_some_and(|t| t.eq_ignore_ascii_case("true"));
+            let show = |v: &str| {
+                if no_echo {
+                    "****".to_string()
+                } else {
+                    format!("{v:?}")
+                }
+            };
             let type_name = match def.get("Type").map(|t| (t, scalar_text(t))) {
                 Some((_, Some(t))) => t,
                 Some((t, None)) => {
@@ -106,14 +133,24 @@ impl Ctx<'_> {
                 }
             };
             let kind = kind(&type_name);
-            let overridden = overrides.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+            let overridden = overrides
+                .iter()
+                .rev()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone());
             let (raw, at) = match (&overridden, def.get("Default")) {
                 (Some(v), _) => (Some(v.clone()), name_node),
                 (None, Some(d)) => match &d.value {
                     NodeValue::Scalar(s, _) => (Some(s.clone()), d),
                     // A list default for a list type is written as a YAML list sometimes.
                     NodeValue::Seq(items) if matches!(kind, Kind::List { .. }) => (
-                        Some(items.iter().filter_map(scalar_text).collect::<Vec<_>>().join(",")),
+                        Some(
+                            items
+                                .iter()
+                                .filter_map(scalar_text)
+                                .collect::<Vec<_>>()
+                                .join(","),
+                        ),
                         d,
                     ),
                     _ => {
@@ -124,10 +161,20 @@ impl Ctx<'_> {
                 (None, None) => (None, name_node),
             };
             let Some(raw) = raw else {
-                self.params.insert(name.to_string(), Param { value: Value::Unset(name.to_string()), no_echo });
+                self.params.insert(
+                    name.to_string(),
+                    Param {
+                        value: Value::Unset(name.to_string()),
+                        no_echo,
+                    },
+                );
                 continue;
             };
-            let source = if overridden.is_some() { "--parameter-overrides value" } else { "Default" };
+            let source = if overridden.is_some() {
+                "--parameter-overrides value"
+            } else {
+                "Default"
+            };
             // AllowedValues.
             if let Some(allowed_node) = def.get("AllowedValues") {
                 match allowed_node.as_seq() {
@@ -137,7 +184,8 @@ impl Ctx<'_> {
                             Kind::List { .. } => raw.split(',').map(str::trim).collect(),
                             _ => vec![raw.as_str()],
                         };
-                        if let Some(bad) = values.iter().find(|v| !allowed.iter().any(|a| a == *v)) {
+                        if let Some(bad) = values.iter().find(|v| !allowed.iter().any(|a| a == *v))
+                        {
                             self.error_at(
                                 at,
                                 &path,
@@ -155,8 +203,16 @@ impl Ctx<'_> {
                 }
             }
             // Number validation and limits.
-            let num_limit = |key: &str| def.get(key).and_then(scalar_text).and_then(|t| t.parse::<f64>().ok());
-            let len_limit = |key: &str| def.get(key).and_then(scalar_text).and_then(|t| t.parse::<usize>().ok());
+            let num_limit = |key: &str| {
+                def.get(key)
+                    .and_then(scalar_text)
+                    .and_then(|t| t.parse::<f64>().ok())
+            };
+            let len_limit = |key: &str| {
+                def.get(key)
+                    .and_then(scalar_text)
+                    .and_then(|t| t.parse::<usize>().ok())
+            };
             let numbers: Vec<&str> = match kind {
                 Kind::Number => vec![raw.as_str()],
                 Kind::List { numbers: true } => raw.split(',').map(str::trim).collect(),
@@ -164,26 +220,56 @@ impl Ctx<'_> {
             };
             for n in &numbers {
                 if !is_number(n) {
-                    self.error_at(at, &path, format!("parameter {name}: {source} {} is not a number ({type_name})", show(n)));
+                    self.error_at(
+                        at,
+                        &path,
+                        format!(
+                            "parameter {name}: {source} {} is not a number ({type_name})",
+                            show(n)
+                        ),
+                    );
                 } else if let Ok(x) = n.parse::<f64>() {
-                    if num_limit("MinValue").is_some_and(|m| x < m) || num_limit("MaxValue").is_some_and(|m| x > m) {
-                        self.error_at(at, &path, format!("parameter {name}: {source} {} is outside MinValue/MaxValue", show(n)));
+                    if num_limit("MinValue").is_some_and(|m| x < m)
+                        || num_limit("MaxValue").is_some_and(|m| x > m)
+                    {
+                        self.error_at(
+                            at,
+                            &path,
+                            format!(
+                                "parameter {name}: {source} {} is outside MinValue/MaxValue",
+                                show(n)
+                            ),
+                        );
                     }
                 }
             }
             if kind == Kind::String {
                 let len = raw.chars().count();
-                if len_limit("MinLength").is_some_and(|m| len < m) || len_limit("MaxLength").is_some_and(|m| len > m) {
-                    self.error_at(at, &path, format!("parameter {name}: {source} {} is outside MinLength/MaxLength", show(&raw)));
+                if len_limit("MinLength").is_some_and(|m| len < m)
+                    || len_limit("MaxLength").is_some_and(|m| len > m)
+                {
+                    self.error_at(
+                        at,
+                        &path,
+                        format!(
+                            "parameter {name}: {source} {} is outside MinLength/MaxLength",
+                            show(&raw)
+                        ),
+                    );
                 }
             }
             let value = match kind {
-                Kind::List { .. } => Value::List(
-                    if raw.is_empty() { Vec::new() } else { raw.split(',').map(|s| Value::Str(s.trim().to_string())).collect() },
-                ),
+                Kind::List { .. } => Value::List(if raw.is_empty() {
+                    Vec::new()
+                } else {
+                    raw.split(',')
+                        .map(|s| Value::Str(s.trim().to_string()))
+                        .collect()
+                }),
                 _ => Value::Str(raw),
             };
-            self.params.insert(name.to_string(), Param { value, no_echo });
+            self.params
+                .insert(name.to_string(), Param { value, no_echo });
         }
     }
 }
