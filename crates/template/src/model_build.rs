@@ -1407,9 +1407,10 @@ impl<'a> Builder<'a> {
                     match k.as_str() {
                         "ZipFile" => match v.text() {
                             Some(src) => {
-                                if !(runtime.starts_with("nodejs") || runtime.starts_with("python"))
-                                    && !runtime.is_empty()
-                                {
+                                let inline_runtime = runtime.starts_with("nodejs")
+                                    || runtime.starts_with("python")
+                                    || runtime.is_empty();
+                                if !inline_runtime {
                                     self.ctx.error_at(knode, &format!("{path}.ZipFile"), format!("inline code (ZipFile) works only for Node.js and Python runtimes, not {runtime}"));
                                 } else if !handler.is_empty() && !handler.starts_with("index.") {
                                     self.ctx.warning_at(knode, &format!("{path}.ZipFile"), format!("inline code is written to index.js/index.py, so Handler should be index.<function>, not {handler}"));

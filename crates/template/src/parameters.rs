@@ -228,19 +228,18 @@ impl Ctx<'_> {
                             show(n)
                         ),
                     );
-                } else if let Ok(x) = n.parse::<f64>() {
-                    if num_limit("MinValue").is_some_and(|m| x < m)
-                        || num_limit("MaxValue").is_some_and(|m| x > m)
-                    {
-                        self.error_at(
-                            at,
-                            &path,
-                            format!(
-                                "parameter {name}: {source} {} is outside MinValue/MaxValue",
-                                show(n)
-                            ),
-                        );
-                    }
+                } else if let Ok(x) = n.parse::<f64>()
+                    && (num_limit("MinValue").is_some_and(|m| x < m)
+                        || num_limit("MaxValue").is_some_and(|m| x > m))
+                {
+                    self.error_at(
+                        at,
+                        &path,
+                        format!(
+                            "parameter {name}: {source} {} is outside MinValue/MaxValue",
+                            show(n)
+                        ),
+                    );
                 }
             }
             if kind == Kind::String {

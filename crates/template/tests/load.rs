@@ -278,7 +278,7 @@ fn ref_getatt_values_per_type() {
     assert_eq!(m.not_emulated[0].logical_id, "Q");
     // A different stack gives different ids; the same one the same.
     let other = load_str(
-        &format!("{BASE}"),
+        BASE,
         Path::new("t.yaml"),
         &LoadOptions {
             stack_name: "other".into(),
