@@ -123,6 +123,10 @@ impl RuntimeApi {
             events: event_tx,
         });
         let app = router(shared);
+        // Small request/response pairs on a keep-alive connection: no Nagle delays.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let server = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::debug!(target: "lambda", error = %e, "runtime API server ended");

@@ -39,10 +39,13 @@ pub async fn materialise(
                 .extension()
                 .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
             {
-                Err(format!(
-                    "code path {} is a .zip archive; stackgate does not extract archives yet: point the template's CodeUri at the unpacked directory",
-                    path.display()
-                ))
+                let dir = function_dir(work_dir, function);
+                let zip = path.clone();
+                let target = dir.clone();
+                tokio::task::spawn_blocking(move || extract(&zip, &target))
+                    .await
+                    .map_err(|e| format!("extracting {} failed: {e}", path.display()))??;
+                Ok(absolute(dir))
             } else {
                 Err(format!(
                     "code path {} is neither a directory nor a .zip archive",
@@ -51,6 +54,27 @@ pub async fn materialise(
             }
         }
     }
+}
+
+/// Unpacks `zip` into a fresh `dir` (entries escaping `dir` are refused by `zip`).
+fn extract(zip: &Path, dir: &Path) -> Result<(), String> {
+    let file =
+        std::fs::File::open(zip).map_err(|e| format!("cannot open {}: {e}", zip.display()))?;
+    let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file))
+        .map_err(|e| format!("{} is not a readable .zip archive: {e}", zip.display()))?;
+    match std::fs::remove_dir_all(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("cannot clear {}: {e}", dir.display())),
+    }
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    archive.extract(dir).map_err(|e| {
+        format!(
+            "cannot extract {} into {}: {e}",
+            zip.display(),
+            dir.display()
+        )
+    })
 }
 
 fn function_dir(work_dir: &Path, function: &str) -> PathBuf {

@@ -416,3 +416,106 @@ async fn provided_bootstrap() {
     }
     rt.shutdown().await;
 }
+
+/// A `provided.al2023` function whose `bootstrap` (a Python script, standing in for a Go or Rust
+/// binary) is shipped in a .zip: extraction keeps the executable bit.
+#[tokio::test]
+async fn provided_bootstrap_from_zip() {
+    let dir = temp_dir("zip");
+    let bootstrap = r#"#!/usr/bin/env python3
+import json, os, urllib.request
+api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
+while True:
+    with urllib.request.urlopen(api + "next") as r:
+        rid = r.headers["Lambda-Runtime-Aws-Request-Id"]
+        event = json.loads(r.read())
+    print("bootstrap got", event["n"], flush=True)
+    body = json.dumps({"n": event["n"] * 2, "exec_env": os.environ.get("AWS_EXECUTION_ENV"),
+                       "handler": os.environ["_HANDLER"]}).encode()
+    urllib.request.urlopen(urllib.request.Request(api + rid + "/response", data=body, method="POST")).read()
+"#;
+    let script = format!(
+        "import zipfile\nz = zipfile.ZipFile({:?}, 'w', zipfile.ZIP_DEFLATED)\ni = zipfile.ZipInfo('bootstrap')\ni.external_attr = 0o100755 << 16\ni.compress_type = zipfile.ZIP_DEFLATED\nz.writestr(i, {:?})\nz.close()\n",
+        dir.join("fn.zip").display().to_string(),
+        bootstrap
+    );
+    let status = std::process::Command::new("python3")
+        .args(["-c", &script])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let f = spec(
+        "custom",
+        "provided.al2023",
+        "my.handler",
+        CodeSource::Path(dir.join("fn.zip")),
+    );
+    let (rt, _w) = runtime(vec![f]);
+    let r = call(&rt, "custom", r#"{"n":21}"#).await;
+    let v = ok_json(&r);
+    assert_eq!(v["n"], 42);
+    assert_eq!(v["exec_env"], serde_json::Value::Null);
+    assert_eq!(v["handler"], "my.handler");
+    assert!(r.log.contains("bootstrap got 21"), "{}", r.log);
+    assert_eq!(ok_json(&call(&rt, "custom", r#"{"n":1}"#).await)["n"], 2);
+    rt.shutdown().await;
+}
+
+#[tokio::test]
+async fn python_init_errors() {
+    let dir = temp_dir("pyinit");
+    std::fs::write(dir.join("syntax.py"), "def handler(:\n").unwrap();
+    std::fs::write(dir.join("ok.py"), "x = 1\n").unwrap();
+    let syntax = spec(
+        "syntax",
+        "python3.11",
+        "syntax.handler",
+        CodeSource::Path(dir.clone()),
+    );
+    let missing = spec(
+        "nohandler",
+        "python3.11",
+        "ok.handler",
+        CodeSource::Path(dir),
+    );
+    let (rt, _w) = runtime(vec![syntax, missing]);
+    let r = call(&rt, "syntax", "{}").await;
+    let (t, v) = err_json(&r);
+    assert_eq!(t, "Runtime.UserCodeSyntaxError");
+    assert!(
+        v["errorMessage"]
+            .as_str()
+            .unwrap()
+            .starts_with("Syntax error in module 'syntax'")
+    );
+    assert!(r.log.contains("INIT_REPORT"), "{}", r.log);
+    let r = call(&rt, "nohandler", "{}").await;
+    let (t, v) = err_json(&r);
+    assert_eq!(t, "Runtime.HandlerNotFound");
+    assert_eq!(
+        v["errorMessage"],
+        "Handler 'handler' missing on module 'ok'"
+    );
+    // Init is retried on the next invoke.
+    let (t, _) = err_json(&call(&rt, "nohandler", "{}").await);
+    assert_eq!(t, "Runtime.HandlerNotFound");
+    rt.shutdown().await;
+}
+
+/// The invocation goes on (and the environment returns to the pool) when the caller gives up.
+#[tokio::test]
+async fn dropped_caller_does_not_break_the_pool() {
+    let f = node(
+        "dropme",
+        "let n = 0;\nexports.handler = async () => { n++; await new Promise(r => setTimeout(r, 300)); return n; };",
+    );
+    let (rt, _w) = runtime(vec![f]);
+    assert_eq!(ok_json(&call(&rt, "dropme", "{}").await), 1);
+    let gave_up =
+        tokio::time::timeout(Duration::from_millis(50), rt.invoke("dropme", event("{}"))).await;
+    assert!(gave_up.is_err());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Same warm environment, which finished the abandoned invocation.
+    assert_eq!(ok_json(&call(&rt, "dropme", "{}").await), 3);
+    rt.shutdown().await;
+}
