@@ -650,7 +650,13 @@ impl<'a> Builder<'a> {
         let Some(schema) = schema(rtype) else {
             // Evaluate the properties anyway: errors in them are errors in AWS too.
             if let Some(p) = node.get("Properties") {
-                let _ = self.ctx.eval(p, &format!("Resources.{id}.Properties"));
+                let ppath = format!("Resources.{id}.Properties");
+                if let Ok(value) = self.ctx.eval(p, &ppath)
+                    && let Some(param) = value.unset()
+                {
+                    let param = param.to_string();
+                    self.ctx.unset_error(p, &ppath, &param);
+                }
             }
             let reason = if rtype.starts_with("AWS::Serverless::") {
                 "SAM resource types need `Transform: AWS::Serverless-2016-10-31`, and SAM is not supported yet".to_string()
@@ -741,6 +747,13 @@ impl<'a> Builder<'a> {
             }
             match self.ctx.eval(v, &ppath) {
                 Ok(Value::NoValue) => {}
+                // Only an authorizer's issuer may stay without a value (stackgate then runs its
+                // dev issuer); the authorizer code checks the rest of JwtConfiguration itself.
+                Ok(value) if key != "JwtConfiguration" && value.unset().is_some() => {
+                    let param = value.unset().unwrap_or_default().to_string();
+                    self.ctx.unset_error(v, &ppath, &param);
+                    props.failed.push(key.to_string());
+                }
                 Ok(value) => props.values.push((key.to_string(), v, value)),
                 Err(_) => props.failed.push(key.to_string()),
             }

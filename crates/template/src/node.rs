@@ -92,6 +92,22 @@ fn pos(span: &Span) -> (usize, usize) {
     (span.start.line().max(1), span.start.col() + 1)
 }
 
+/// Deeper nesting is refused (evaluation recurses over the tree).
+const MAX_DEPTH: usize = 256;
+/// At most this many nodes copied by aliases in one document.
+const MAX_ALIAS_NODES: usize = 1_000_000;
+
+fn node_count(node: &Node) -> usize {
+    match &node.value {
+        NodeValue::Scalar(..) => 1,
+        NodeValue::Seq(items) => items.iter().map(node_count).fold(1, usize::saturating_add),
+        NodeValue::Map(entries) => entries
+            .iter()
+            .map(|(k, v)| node_count(k).saturating_add(node_count(v)))
+            .fold(1, usize::saturating_add),
+    }
+}
+
 enum Frame {
     Seq(Node, usize, Vec<Node>),
     Map(Node, usize, Vec<(Node, Node)>, Option<Node>),
@@ -103,7 +119,9 @@ pub fn parse(text: &str) -> (Option<Node>, Vec<ParseProblem>) {
     let mut problems = Vec::new();
     let mut parser = Parser::new_from_str(text);
     let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: std::collections::HashMap<usize, Node> = std::collections::HashMap::new();
+    let mut anchors: std::collections::HashMap<usize, (Node, usize)> =
+        std::collections::HashMap::new();
+    let mut expanded = 0usize;
     let mut root: Option<Node> = None;
     let mut docs = 0usize;
     // A guard against any parser misbehaviour: never loop for ever.
@@ -149,7 +167,18 @@ pub fn parse(text: &str) -> (Option<Node>, Vec<ParseProblem>) {
                 None
             }
             Event::Alias(id) => match anchors.get(&id) {
-                Some(n) => {
+                Some((n, size)) => {
+                    // Aliases copy their anchor's tree: bound the total so that nested aliases
+                    // ("billion laughs") cannot exhaust memory.
+                    expanded = expanded.saturating_add(*size);
+                    if expanded > MAX_ALIAS_NODES {
+                        problems.push(ParseProblem {
+                            line,
+                            col,
+                            message: "aliases expand to too many nodes".into(),
+                        });
+                        return (None, problems);
+                    }
                     let mut n = n.clone();
                     n.line = line;
                     n.col = col;
@@ -186,6 +215,14 @@ pub fn parse(text: &str) -> (Option<Node>, Vec<ParseProblem>) {
                     line,
                     col,
                 };
+                if stack.len() >= MAX_DEPTH {
+                    problems.push(ParseProblem {
+                        line,
+                        col,
+                        message: format!("nesting deeper than {MAX_DEPTH} levels"),
+                    });
+                    return (None, problems);
+                }
                 stack.push(Frame::Seq(node, anchor, Vec::new()));
                 None
             }
@@ -196,6 +233,14 @@ pub fn parse(text: &str) -> (Option<Node>, Vec<ParseProblem>) {
                     line,
                     col,
                 };
+                if stack.len() >= MAX_DEPTH {
+                    problems.push(ParseProblem {
+                        line,
+                        col,
+                        message: format!("nesting deeper than {MAX_DEPTH} levels"),
+                    });
+                    return (None, problems);
+                }
                 stack.push(Frame::Map(node, anchor, Vec::new(), None));
                 None
             }
@@ -232,7 +277,8 @@ pub fn parse(text: &str) -> (Option<Node>, Vec<ParseProblem>) {
             continue;
         };
         if anchor > 0 {
-            anchors.insert(anchor, node.clone());
+            let size = node_count(&node);
+            anchors.insert(anchor, (node.clone(), size));
         }
         match stack.last_mut() {
             None => {
@@ -333,6 +379,28 @@ mod tests {
         assert_eq!(problems.len(), 1);
         assert_eq!((problems[0].line, problems[0].col), (3, 1));
         assert!(problems[0].message.contains("duplicate key `a`"));
+    }
+
+    #[test]
+    fn depth_and_alias_bombs_are_refused() {
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        let (node, problems) = parse(&deep);
+        assert!(node.is_none());
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 0..8 {
+            let prev = if i == 0 {
+                "a".to_string()
+            } else {
+                format!("b{}", i - 1)
+            };
+            bomb.push_str(&format!(
+                "b{i}: &b{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
+            ));
+        }
+        let (node, problems) = parse(&bomb);
+        assert!(node.is_none());
+        assert!(problems[0].message.contains("too many nodes"));
     }
 
     #[test]

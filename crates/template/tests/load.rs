@@ -618,3 +618,38 @@ fn junk_never_panics() {
         }
     }
 }
+
+#[test]
+fn unset_parameter_anywhere_but_the_issuer_is_an_error() {
+    let l = with("Parameters:\n  P: {Type: String}\n");
+    assert!(
+        l.model.is_some(),
+        "an unused unset parameter is fine: {:?}",
+        messages(&l)
+    );
+    let t = format!(
+        "Parameters:\n  P: {{Type: String}}\n{BASE}  Q:\n    Type: AWS::SQS::Queue\n    Properties: {{QueueName: !Ref P}}\n"
+    );
+    expect_error(
+        &load_yaml(&t),
+        "Resources.Q.Properties: parameter P has no value",
+    );
+    let t = format!(
+        "Parameters:\n  P: {{Type: String}}\n{}",
+        BASE.replace(
+            "Properties: {Name: a,",
+            "Properties: {Description: !Sub 'd ${P}', Name: a,"
+        )
+    );
+    expect_error(
+        &load_yaml(&t),
+        "Resources.Api.Properties.Description: parameter P has no value",
+    );
+    let t = format!(
+        "Parameters:\n  P: {{Type: String}}\n{BASE}  Au:\n    Type: AWS::ApiGatewayV2::Authorizer\n    Properties:\n      ApiId: !Ref Api\n      Name: a\n      AuthorizerType: JWT\n      IdentitySource: [$request.header.Authorization]\n      JwtConfiguration: {{Issuer: !Sub '${{P}}', Audience: [!Ref P]}}\n"
+    );
+    expect_error(
+        &load_yaml(&t),
+        "JwtConfiguration.Audience: parameter P has no value",
+    );
+}
