@@ -200,16 +200,18 @@ impl Keys {
     pub async fn key_for(&self, issuer: &str, kid: Option<&str>) -> Result<Arc<RsaKey>, Failure> {
         let entry = self.entry(issuer);
         let (keys, generation, last_attempt, _) = entry.read();
+        let recent_attempt =
+            last_attempt.is_some_and(|t| t.elapsed() < self.settings.min_refetch_interval);
+        // Expired keys stay in use while a refresh has just failed, so an issuer outage after
+        // the TTL costs one fetch per interval rather than one per request.
         if let Some(set) = &keys
-            && set.fetched_at.elapsed() < self.settings.ttl
+            && (set.fetched_at.elapsed() < self.settings.ttl || recent_attempt)
         {
             match pick(set, kid) {
                 Pick::Found(k) => return Ok(k),
                 Pick::Unusable(r) => return Err(Failure::new(D_KID, r)),
                 Pick::UnknownKid(r) => {
-                    let recent = last_attempt
-                        .is_some_and(|t| t.elapsed() < self.settings.min_refetch_interval);
-                    if recent {
+                    if recent_attempt {
                         return Err(Failure::new(D_KID, r));
                     }
                     // Unknown kid, and we have not asked lately: the issuer may have rotated.
@@ -234,6 +236,19 @@ impl Keys {
                 D_KEYS,
                 format!("no keys for issuer {issuer:?}"),
             )),
+        }
+    }
+
+    /// Fetches `issuer`'s keys now (e.g. at startup, to report an unreachable issuer early),
+    /// sharing any fetch in progress. Returns how many RSA keys its JWKS has.
+    pub async fn prefetch(&self, issuer: &str) -> Result<usize, String> {
+        let entry = self.entry(issuer);
+        let generation = entry.read().1;
+        self.refresh(issuer, &entry, generation).await;
+        match entry.read() {
+            (_, _, _, Some(error)) => Err(error),
+            (Some(set), _, _, None) => Ok(set.keys.len()),
+            (None, _, _, None) => Err(format!("no keys for issuer {issuer:?}")),
         }
     }
 

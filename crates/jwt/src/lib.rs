@@ -105,6 +105,13 @@ impl KeyCache {
         }
     }
 
+    /// Fetches `issuer`'s discovery document and JWKS now (AWS does this when an authorizer is
+    /// created), so a wrong or unreachable issuer can be reported at startup. Returns the number
+    /// of usable RSA keys, or the reason the fetch failed. Requests work without calling this.
+    pub async fn prefetch(&self, issuer: &str) -> Result<usize, String> {
+        self.inner.keys.prefetch(issuer).await
+    }
+
     fn cached(&self, token: &str, issuer: &str) -> Option<Arc<Map<String, Value>>> {
         let map = self.inner.tokens.lock().unwrap_or_else(|p| p.into_inner());
         map.get(token)

@@ -25,6 +25,8 @@ fn params(alg: Alg) -> &'static RsaParameters {
 
 /// Verifies `signature` over `message` with `key` for `alg`, explaining any failure.
 pub fn verify(key: &RsaKey, alg: Alg, message: &[u8], signature: &[u8]) -> Result<(), Failure> {
+    // A JWK that names its `alg` is only used for that algorithm (RFC 7517 §4.4): an RS256 key
+    // never verifies a PS256 token. Keys without `alg` serve every RSA algorithm.
     if let Some(key_alg) = &key.alg
         && key_alg != alg.name()
     {

@@ -544,3 +544,76 @@ async fn jwks_too_large_or_invalid() {
         unauthorized(check(&cache(), &idp.config(), &idp.token(json!({})), &[]).await);
     assert!(reason.contains("has no \"keys\" array"), "{reason}");
 }
+
+#[tokio::test]
+async fn prefetch_reports_keys_or_reason() {
+    let idp = Idp::start().await;
+    let keys = cache();
+    assert_eq!(keys.prefetch(&idp.url).await, Ok(1));
+    check(&keys, &idp.config(), &idp.token(json!({})), &[])
+        .await
+        .expect("valid");
+    assert_eq!(
+        idp.discovery_hits.load(Ordering::SeqCst),
+        1,
+        "prefetched keys are reused"
+    );
+    let e = keys.prefetch("not-a-url").await.expect_err("bad issuer");
+    assert!(e.contains("not an http(s) URL"), "{e}");
+}
+
+#[tokio::test]
+async fn repeated_token_is_served_from_the_cache() {
+    let idp = Idp::start().await;
+    let keys = cache();
+    let token = idp.token(json!({}));
+    check(&keys, &idp.config(), &token, &[])
+        .await
+        .expect("first");
+    // Even if the JWKS vanished, the verified token needs no key now.
+    *idp.jwks.lock().expect("lock") = json!({"keys": []});
+    let started = Instant::now();
+    for _ in 0..1000 {
+        check(&keys, &idp.config(), &token, &[])
+            .await
+            .expect("cached");
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    // But another authorizer (another issuer) verifies for itself.
+    let other = JwtConfig {
+        issuer: format!("{}/other", idp.url),
+        audience: vec![AUD.into()],
+    };
+    unauthorized(check(&keys, &other, &token, &[]).await);
+}
+
+#[tokio::test]
+async fn expired_keys_survive_a_failed_refresh() {
+    let idp = Idp::start().await;
+    let keys = KeyCache::with_settings(KeySettings {
+        ttl: Duration::from_millis(100),
+        min_refetch_interval: Duration::from_millis(300),
+        token_cache_capacity: 0,
+        ..KeySettings::default()
+    });
+    check(&keys, &idp.config(), &idp.token(json!({})), &[])
+        .await
+        .expect("fresh");
+    *idp.jwks.lock().expect("lock") = json!({"broken": true});
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    // TTL passed: one refresh is tried, fails, and the old keys still verify.
+    for _ in 0..3 {
+        check(&keys, &idp.config(), &idp.token(json!({})), &[])
+            .await
+            .expect("stale keys");
+    }
+    assert_eq!(
+        idp.discovery_hits.load(Ordering::SeqCst),
+        2,
+        "one failed refresh, then none"
+    );
+}
