@@ -146,13 +146,15 @@ impl Environment {
         self.pid
     }
 
-    /// Runs one invocation to its end.
+    /// Runs one invocation to its end. `None`: the process had died before it took the event
+    /// (e.g. it exited right after reporting the previous one), so the invocation never began
+    /// and can run in a fresh environment.
     pub async fn invoke(
         &mut self,
         cfg: &EnvConfig,
         request_id: Arc<str>,
-        invocation: Invocation,
-    ) -> Ended {
+        invocation: &Invocation,
+    ) -> Option<Ended> {
         self.sink.begin(&request_id);
         let mut init_duration = None;
         let mut started = Instant::now();
@@ -168,7 +170,7 @@ impl Environment {
         }
         let end = match end {
             Some(e) => e,
-            None => self.run(cfg, &request_id, invocation).await,
+            None => self.run(cfg, &request_id, invocation).await?,
         };
         let duration = started.elapsed();
         if matches!(end.status, EndStatus::Timeout) {
@@ -206,14 +208,14 @@ impl Environment {
             status,
         };
         self.sink.platform_line(&report.line());
-        Ended {
+        Some(Ended {
             result: InvocationResult {
                 request_id: request_id.to_string(),
                 outcome: end.outcome,
                 log: self.sink.finish(),
             },
             reusable: end.reusable,
-        }
+        })
     }
 
     /// Waits for the first `GET /next`; the init duration, or how the invocation ended.
@@ -269,7 +271,12 @@ impl Environment {
         }
     }
 
-    async fn run(&mut self, cfg: &EnvConfig, request_id: &Arc<str>, inv: Invocation) -> End {
+    async fn run(
+        &mut self,
+        cfg: &EnvConfig,
+        request_id: &Arc<str>,
+        inv: &Invocation,
+    ) -> Option<End> {
         let now_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
@@ -280,15 +287,15 @@ impl Environment {
         };
         let work = Work {
             request_id: request_id.clone(),
-            payload: inv.payload,
+            payload: inv.payload.clone(),
             deadline_ms: now_ms + cfg.timeout.as_millis() as u64,
             invoked_arn,
-            trace_id: inv.trace_id,
-            client_context: inv.client_context,
+            trace_id: inv.trace_id.clone(),
+            client_context: inv.client_context.clone(),
         };
         let deadline = tokio::time::Instant::now() + cfg.timeout;
         if self.api.work.try_send(work).is_err() {
-            return End {
+            return Some(End {
                 outcome: platform_error(
                     "Sandbox.Failure",
                     &format!(
@@ -297,31 +304,36 @@ impl Environment {
                 ),
                 status: EndStatus::Error("Sandbox.Failure".into()),
                 reusable: false,
-            };
+            });
         }
         loop {
             tokio::select! {
                 biased;
                 ev = self.api.events.recv() => match ev {
-                    Some(ev) => if let Some(end) = answer(request_id, ev) { return end },
-                    None => return exit_end(request_id, None),
+                    Some(ev) => if let Some(end) = answer(request_id, ev) { return Some(end) },
+                    None => return Some(exit_end(request_id, None)),
                 },
                 status = self.child.wait() => {
                     while let Ok(ev) = self.api.events.try_recv() {
-                        if let Some(end) = answer(request_id, ev) { return end }
+                        if let Some(end) = answer(request_id, ev) { return Some(end) }
                     }
-                    return exit_end(request_id, status.ok());
+                    if self.api.work.capacity() == 0 {
+                        // The event is still queued: the process never took it.
+                        self.sink.finish();
+                        return None;
+                    }
+                    return Some(exit_end(request_id, status.ok()));
                 }
                 () = tokio::time::sleep_until(deadline) => {
                     let message = format!(
                         "RequestId: {request_id} Error: Task timed out after {:.2} seconds",
                         cfg.timeout.as_secs_f64()
                     );
-                    return End {
+                    return Some(End {
                         outcome: platform_error("Sandbox.Timedout", &message),
                         status: EndStatus::Timeout,
                         reusable: false,
-                    };
+                    });
                 }
             }
         }

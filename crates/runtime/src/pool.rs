@@ -158,40 +158,52 @@ impl FunctionPool {
             .map_err(|m| self.setup_error(m))?
             .clone();
         let request_id: Arc<str> = logs::uuid_v4().into();
-        let warm = {
-            let mut idle = lock(&self.idle);
-            let mut found = None;
-            while let Some(mut t) = idle.pop() {
-                if t.env.is_alive() {
-                    found = Some(t);
-                    break;
-                }
-            }
-            found
-        };
-        let mut tracked = match warm {
-            Some(t) => t,
-            None => match Environment::start(&cfg).await {
-                Ok(env) => {
-                    let key = self.shared.next_env.fetch_add(1, Ordering::Relaxed);
-                    lock(&self.shared.live).insert(key, env.pid());
-                    Tracked {
-                        env,
-                        key,
-                        shared: self.shared.clone(),
+        // A second attempt only when the first environment died before taking the event.
+        for attempt in 0..2 {
+            let mut tracked = match self.warm_environment() {
+                Some(t) if attempt == 0 => t,
+                _ => match Environment::start(&cfg).await {
+                    Ok(env) => self.track(env),
+                    Err(StartError::Setup(m)) => return Err(self.setup_error(m)),
+                    Err(StartError::InvalidEntrypoint(problem)) => {
+                        return Ok(invalid_entrypoint(&cfg, &request_id, &problem));
                     }
-                }
-                Err(StartError::Setup(m)) => return Err(self.setup_error(m)),
-                Err(StartError::InvalidEntrypoint(problem)) => {
-                    return Ok(invalid_entrypoint(&cfg, &request_id, &problem));
-                }
-            },
-        };
-        let ended = tracked.env.invoke(&cfg, request_id, invocation).await;
-        if ended.reusable && !self.shared.closed.load(Ordering::Acquire) {
-            lock(&self.idle).push(tracked);
+                },
+            };
+            let Some(ended) = tracked
+                .env
+                .invoke(&cfg, request_id.clone(), &invocation)
+                .await
+            else {
+                continue;
+            };
+            if ended.reusable && !self.shared.closed.load(Ordering::Acquire) {
+                lock(&self.idle).push(tracked);
+            }
+            return Ok(ended.result);
         }
-        Ok(ended.result)
+        Err(self.setup_error("the function's process exits before taking an event".into()))
+    }
+
+    /// The most recently used idle environment still alive.
+    fn warm_environment(&self) -> Option<Tracked> {
+        let mut idle = lock(&self.idle);
+        while let Some(mut t) = idle.pop() {
+            if t.env.is_alive() {
+                return Some(t);
+            }
+        }
+        None
+    }
+
+    fn track(&self, env: Environment) -> Tracked {
+        let key = self.shared.next_env.fetch_add(1, Ordering::Relaxed);
+        lock(&self.shared.live).insert(key, env.pid());
+        Tracked {
+            env,
+            key,
+            shared: self.shared.clone(),
+        }
     }
 
     /// Once per function: its code directory, how to start it, its environment variables.

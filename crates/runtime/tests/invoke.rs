@@ -519,3 +519,25 @@ async fn dropped_caller_does_not_break_the_pool() {
     assert_eq!(ok_json(&call(&rt, "dropme", "{}").await), 3);
     rt.shutdown().await;
 }
+
+/// An uncaught exception during an invoke is reported, then the process exits (129) and the
+/// next invoke runs in a fresh environment without failing.
+#[tokio::test]
+async fn node_uncaught_exception_resets_environment() {
+    let f = node(
+        "uncaught",
+        "let n = 0;\nexports.handler = async (e) => { n++; if (e.boom) { setTimeout(() => { throw new TypeError('late'); }, 5); await new Promise(r => setTimeout(r, 1000)); } return n; };",
+    );
+    let (rt, _w) = runtime(vec![f]);
+    assert_eq!(ok_json(&call(&rt, "uncaught", "{}").await), 1);
+    let r = call(&rt, "uncaught", r#"{"boom":true}"#).await;
+    let (t, v) = err_json(&r);
+    assert_eq!(t, "TypeError");
+    assert_eq!(v["errorMessage"], "late");
+    assert!(r.log.contains("Uncaught Exception"), "{}", r.log);
+    for _ in 0..3 {
+        assert_eq!(ok_json(&call(&rt, "uncaught", "{}").await), 1);
+        call(&rt, "uncaught", r#"{"boom":true}"#).await;
+    }
+    rt.shutdown().await;
+}
