@@ -653,3 +653,58 @@ fn unset_parameter_anywhere_but_the_issuer_is_an_error() {
         "JwtConfiguration.Audience: parameter P has no value",
     );
 }
+
+#[test]
+fn getatt_forms_sub_attributes_and_findinmap() {
+    let l = with(concat!(
+        "Mappings:\n  M:\n    us-east-1: {Name: east}\n",
+        "Outputs:\n",
+        "  A: {Value: !GetAtt [Fn, Arn]}\n",
+        "  B: {Value: {'Fn::GetAtt': [Api, !Sub 'Api${AWS::NoValue}Endpoint']}}\n",
+        "  C: {Value: !Sub '${Fn.Arn}|${Api}'}\n",
+        "  D: {Value: !FindInMap [M, !Ref AWS::Region, Name]}\n",
+        "  E: {Value: !Join [',', !GetAZs '']}\n",
+    ));
+    // `${AWS::NoValue}` inside Sub is not a string: an error, at the Sub.
+    expect_error(&l, "Outputs.B.Value");
+    let l = with(concat!(
+        "Mappings:\n  M:\n    us-east-1: {Name: east}\n",
+        "Outputs:\n",
+        "  A: {Value: !GetAtt [Fn, Arn]}\n",
+        "  C: {Value: !Sub '${Fn.Arn}|${Api}'}\n",
+        "  D: {Value: !FindInMap [M, !Ref AWS::Region, Name]}\n",
+        "  E: {Value: !Join [',', !GetAZs '']}\n",
+    ));
+    let m = l
+        .model
+        .clone()
+        .unwrap_or_else(|| panic!("{:?}", messages(&l)));
+    let out = |n: &str| {
+        m.outputs
+            .iter()
+            .find(|o| o.name == n)
+            .map(|o| o.value.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(out("A"), m.functions[0].arn);
+    assert_eq!(out("C"), format!("{}|{}", m.functions[0].arn, m.apis[0].id));
+    assert_eq!(out("D"), "east");
+    assert_eq!(out("E"), "us-east-1a,us-east-1b,us-east-1c");
+    let l = with(
+        "Mappings:\n  M:\n    us-east-1: {Name: east}\nOutputs:\n  D: {Value: !FindInMap [M, nowhere, Name]}\n",
+    );
+    expect_error(&l, "Fn::FindInMap: Mappings has no M.nowhere.Name");
+    let l = with("Outputs:\n  D: {Value: !If [Nope, a, b]}\n");
+    expect_error(&l, "no condition named `Nope`");
+}
+
+#[test]
+fn diagnostics_name_their_resource() {
+    let l = with(
+        "  R:\n    Type: AWS::ApiGatewayV2::Route\n    Properties: {ApiId: !Ref Api, RouteKey: GET /, AuthorizationType: JWT}\n",
+    );
+    assert!(l.model.is_none());
+    let d = l.errors().next().unwrap_or_else(|| panic!("no error"));
+    assert_eq!(d.resource.as_deref(), Some("R"));
+    assert!(d.message.contains("needs AuthorizerId"), "{d}");
+}
