@@ -32,11 +32,13 @@ async fn start(default_audience: Option<&str>) -> (String, Arc<DevIssuer>) {
         .await
         .expect("bind");
     let url = format!("http://{}/", listener.local_addr().expect("addr"));
+    let dir = temp_dir();
     let issuer = Arc::new(
-        DevIssuer::load_or_create(&temp_dir(), url.clone())
+        DevIssuer::load_or_create(&dir, url.clone())
             .expect("issuer")
             .with_default_audience(default_audience.map(Into::into)),
     );
+    let _ = std::fs::remove_dir_all(&dir);
     let served = issuer.clone();
     tokio::spawn(async move {
         let _ = serve(listener, served).await;
@@ -89,6 +91,7 @@ fn key_persists_across_restarts() {
             .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -107,6 +110,8 @@ fn corrupt_key_file_is_a_clear_error() {
     std::fs::write(&file, b"").expect("write");
     let e = DevIssuer::load_or_create(&file, "http://x/".into()).expect_err("not a dir");
     assert!(e.to_string().contains("cannot create the directory"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_file(&file);
 }
 
 #[tokio::test]

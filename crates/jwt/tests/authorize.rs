@@ -28,6 +28,14 @@ fn temp_dir() -> std::path::PathBuf {
     dir
 }
 
+/// A fresh RSA key (the dev issuer's), its state directory removed once the key is in memory.
+fn new_key(url: &str) -> DevIssuer {
+    let dir = temp_dir();
+    let key = DevIssuer::load_or_create(&dir, url.to_owned()).expect("key");
+    let _ = std::fs::remove_dir_all(&dir);
+    key
+}
+
 fn obj(v: Value) -> Map<String, Value> {
     match v {
         Value::Object(m) => m,
@@ -58,8 +66,8 @@ impl Idp {
             .await
             .expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
-        let key_a = DevIssuer::load_or_create(&temp_dir(), url.clone()).expect("key a");
-        let key_b = DevIssuer::load_or_create(&temp_dir(), url.clone()).expect("key b");
+        let key_a = new_key(&url);
+        let key_b = new_key(&url);
         let jwks = Arc::new(Mutex::new(key_a.jwks()));
         let discovery_hits = Arc::new(AtomicUsize::new(0));
         let doc = json!({"issuer": url, "jwks_uri": format!("{url}/keys")});
@@ -456,8 +464,7 @@ async fn issuer_down_is_a_fast_401() {
         issuer: format!("http://{addr}"),
         audience: vec![AUD.into()],
     };
-    let dir = temp_dir();
-    let issuer = DevIssuer::load_or_create(&dir, config.issuer.clone()).expect("key");
+    let issuer = new_key(&config.issuer);
     let token = issuer.mint(obj(json!({"aud": AUD})), 60).expect("mint");
     let started = Instant::now();
     let (d, reason) = unauthorized(check(&cache(), &config, &token, &[]).await);
@@ -488,7 +495,7 @@ async fn slow_issuer_times_out() {
         issuer: format!("http://{addr}/"),
         audience: vec![AUD.into()],
     };
-    let issuer = DevIssuer::load_or_create(&temp_dir(), config.issuer.clone()).expect("key");
+    let issuer = new_key(&config.issuer);
     let token = issuer.mint(obj(json!({"aud": AUD})), 60).expect("mint");
     let keys = KeyCache::new(Duration::from_millis(300));
     let started = Instant::now();
