@@ -708,3 +708,46 @@ fn diagnostics_name_their_resource() {
     assert_eq!(d.resource.as_deref(), Some("R"));
     assert!(d.message.contains("needs AuthorizerId"), "{d}");
 }
+
+/// Mutations of a valid template (a tiny deterministic LCG, no dependency): never a panic.
+#[test]
+fn mutated_templates_never_panic() {
+    let valid: Vec<char> = std::fs::read_to_string(example())
+        .unwrap_or_default()
+        .chars()
+        .collect();
+    if valid.is_empty() {
+        return;
+    }
+    let specials = [
+        '!', ':', '-', '[', ']', '{', '}', '&', '*', '\'', '"', '\n', ' ', '$', '|', '#', 'x',
+    ];
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) as usize
+    };
+    for _ in 0..300 {
+        let mut text = valid.clone();
+        for _ in 0..(1 + next() % 4) {
+            let at = next() % text.len();
+            let c = specials[next() % specials.len()];
+            match next() % 3 {
+                0 => text[at] = c,
+                1 => text.insert(at, c),
+                _ => {
+                    text.remove(at);
+                }
+            }
+        }
+        let text: String = text.into_iter().collect();
+        let l = load_str(&text, Path::new("m.yaml"), &opts());
+        // Every diagnostic has a position inside the text (or at its end).
+        let lines = text.lines().count() + 2;
+        for d in &l.diagnostics {
+            assert!(d.line >= 1 && d.line <= lines, "{d} in {text}");
+        }
+    }
+}
