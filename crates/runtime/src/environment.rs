@@ -54,7 +54,10 @@ pub struct Environment {
 
 impl Drop for Environment {
     fn drop(&mut self) {
-        kill_group(self.pid);
+        // Only while the leader is unreaped is its pid certainly still this group's id.
+        if matches!(self.child.try_wait(), Ok(None)) {
+            kill_group(self.pid);
+        }
         for r in &self.readers {
             r.abort();
         }
@@ -82,7 +85,7 @@ impl Environment {
     pub async fn start(cfg: &EnvConfig) -> Result<Environment, StartError> {
         let launch = &cfg.launch;
         if cfg.family == Family::Provided
-            && let Some(problem) = provided::entrypoint_problem(&launch.program)
+            && let Some(problem) = provided::entrypoint_problem(&launch.program).await
         {
             return Err(StartError::InvalidEntrypoint(problem));
         }
@@ -139,7 +142,12 @@ impl Environment {
 
     /// Whether the process is still running (it may have exited while idle).
     pub fn is_alive(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
+        let alive = matches!(self.child.try_wait(), Ok(None));
+        if !alive {
+            // Whatever the process left behind in its group goes too.
+            kill_group(self.pid);
+        }
+        alive
     }
 
     pub fn pid(&self) -> u32 {

@@ -176,7 +176,29 @@ async fn node_callback_context_and_esm() {
         "lib/cb.undef",
         CodeSource::Path(dir.clone()),
     );
-    let (rt, _w) = runtime(vec![esm, cb, undef]);
+    std::fs::create_dir_all(dir.join("modjs")).unwrap();
+    std::fs::write(dir.join("modjs/package.json"), r#"{"type":"module"}"#).unwrap();
+    std::fs::write(
+        dir.join("modjs/app.js"),
+        "export const handler = async () => ({ typeModule: true });\n",
+    )
+    .unwrap();
+    let modjs = spec(
+        "modjs",
+        "nodejs20.x",
+        "modjs/app.handler",
+        CodeSource::Path(dir.clone()),
+    );
+    let malformed = spec(
+        "malformed",
+        "nodejs20.x",
+        "../app.handler",
+        CodeSource::Path(dir.clone()),
+    );
+    let (rt, _w) = runtime(vec![esm, cb, undef, modjs, malformed]);
+    assert_eq!(ok_json(&call(&rt, "modjs", "{}").await)["typeModule"], true);
+    let (t, _) = err_json(&call(&rt, "malformed", "{}").await);
+    assert_eq!(t, "Runtime.MalformedHandlerName");
     let v = ok_json(&call(&rt, "esm", "{}").await);
     assert_eq!(v["esm"], true);
     let remaining = v["remaining"].as_i64().unwrap();

@@ -16,8 +16,8 @@ pub fn launch(code_dir: &Path) -> Launch {
 
 /// Why `bootstrap` cannot be executed, worded like Go's `fork/exec` errors (which is what
 /// Lambda reports in `Runtime.InvalidEntrypoint`); `None` if it can.
-pub fn entrypoint_problem(program: &Path) -> Option<String> {
-    match std::fs::metadata(program) {
+pub async fn entrypoint_problem(program: &Path) -> Option<String> {
+    match tokio::fs::metadata(program).await {
         Err(_) => Some(format!(
             "fork/exec {}: no such file or directory",
             program.display()
