@@ -58,13 +58,15 @@ impl Server {
     /// Starts `stackgate serve TEMPLATE --port 0 --issuer-port 0 --state-dir …` plus `extra`
     /// arguments, and waits until it has printed its banner.
     pub fn start(template: &Path, extra: &[&str]) -> Server {
-        let state = temp_dir("state");
         let mut command = Command::new(stackgate_bin());
         command
             .arg("serve")
             .arg(template)
-            .args(["--port", "0", "--issuer-port", "0", "--state-dir"])
-            .arg(&state)
+            .args(["--port", "0", "--issuer-port", "0"]);
+        if !extra.contains(&"--state-dir") {
+            command.arg("--state-dir").arg(temp_dir("state"));
+        }
+        command
             .args(extra)
             .env("STACKGATE_LOG", "debug")
             .stdin(Stdio::null())
