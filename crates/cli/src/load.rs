@@ -73,7 +73,9 @@ pub fn state_dir(args: &TemplateArgs) -> anyhow::Result<PathBuf> {
     };
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("cannot create the state directory {}", dir.display()))?;
-    Ok(dir)
+    // Absolute: function processes run in their own working directories.
+    std::fs::canonicalize(&dir)
+        .with_context(|| format!("cannot resolve the state directory {}", dir.display()))
 }
 
 #[cfg(test)]

@@ -46,6 +46,26 @@ async fn get_test_with_a_dev_issuer_token_says_hello() {
     assert!(logs.contains("REPORT RequestId"), "{logs}");
 }
 
+/// The README's way: from the example's directory with relative paths and the default state
+/// directory (`.stackgate/` beside the template).
+#[tokio::test(flavor = "multi_thread")]
+async fn runs_from_a_copy_with_relative_paths() {
+    let dir = temp_dir("example-copy");
+    copy_dir(&repo_root().join("examples"), &dir.join("examples"));
+    let _ = std::fs::remove_dir_all(dir.join("examples/auth0-http-api/.stackgate"));
+    let server = Server::start_in(&dir, "examples/auth0-http-api/template.yaml", &[]);
+    let token = dev_token(server.issuer.as_deref().unwrap(), AUDIENCE, None).await;
+    let reply = send(
+        reqwest::Client::new()
+            .get(format!("{}/test", server.url))
+            .bearer_auth(&token),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}\n{}", reply.body, server.logs());
+    assert_eq!(reply.body, "\"Hello from Lambda!\"");
+    assert!(dir.join("examples/auth0-http-api/.stackgate/dev-issuer-key.pk8").exists());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn no_token_is_401_and_unknown_path_is_404() {
     let server = Server::start(&example(), &[]);

@@ -59,13 +59,23 @@ impl Server {
     /// arguments, and waits until it has printed its banner.
     pub fn start(template: &Path, extra: &[&str]) -> Server {
         let mut command = Command::new(stackgate_bin());
-        command
-            .arg("serve")
-            .arg(template)
-            .args(["--port", "0", "--issuer-port", "0"]);
+        command.arg("serve").arg(template);
         if !extra.contains(&"--state-dir") {
             command.arg("--state-dir").arg(temp_dir("state"));
         }
+        Self::spawn(command, extra)
+    }
+
+    /// Starts `stackgate serve TEMPLATE --port 0 --issuer-port 0` the way a user types it: from
+    /// `dir`, with a relative template path and the default state directory.
+    pub fn start_in(dir: &Path, template: &str, extra: &[&str]) -> Server {
+        let mut command = Command::new(stackgate_bin());
+        command.current_dir(dir).arg("serve").arg(template);
+        Self::spawn(command, extra)
+    }
+
+    fn spawn(mut command: Command, extra: &[&str]) -> Server {
+        command.args(["--port", "0", "--issuer-port", "0"]);
         command
             .args(extra)
             .env("STACKGATE_LOG", "debug")
