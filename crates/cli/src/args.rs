@@ -21,6 +21,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve the template's HTTP APIs on one local port, running its functions as local processes.
     Serve(ServeArgs),
+    /// Print a token signed by the dev issuer's key, valid for `serve` on the same issuer port.
+    Token(TokenArgs),
 }
 
 /// What every command that reads a template accepts.
@@ -74,4 +76,38 @@ pub struct ServeArgs {
     /// further requests wait for a free one.
     #[arg(long, default_value_t = 10)]
     pub max_environments: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    #[command(flatten)]
+    pub template: TemplateArgs,
+
+    /// Audience (`aud`); defaults to the audience of the template's one JWT authorizer.
+    #[arg(long)]
+    pub aud: Option<String>,
+
+    /// Scopes, space-separated (`scope` claim).
+    #[arg(long)]
+    pub scope: Option<String>,
+
+    /// Subject (`sub`).
+    #[arg(long, default_value = "stackgate-dev@clients")]
+    pub sub: String,
+
+    /// Extra claims, `KEY=VALUE` (JSON values stay typed: `n=42`, `groups=["a","b"]`); repeatable.
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub claim: Vec<String>,
+
+    /// Lifetime: seconds, or with a unit (`30m`, `1h`, `2d`).
+    #[arg(long, default_value = "1h")]
+    pub expires_in: String,
+
+    /// Host of the dev issuer, as `serve --host` (part of the token's `iss`).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: IpAddr,
+
+    /// Port of the dev issuer, as `serve --issuer-port` (part of the token's `iss`).
+    #[arg(long, default_value_t = 3001)]
+    pub issuer_port: u16,
 }

@@ -29,7 +29,11 @@ impl Invoker for RuntimeInvoker {
                 caller_request_id: Some(request_id.to_string()),
                 ..Invocation::default()
             };
-            match self.runtime.invoke(&function.function_name, invocation).await {
+            match self
+                .runtime
+                .invoke(&function.function_name, invocation)
+                .await
+            {
                 Ok(result) => match result.outcome {
                     Outcome::Response { payload, .. } => InvokeOutcome::Response(payload),
                     Outcome::FunctionError {

@@ -47,7 +47,11 @@ fn parse_overrides(raw: &[String]) -> anyhow::Result<Vec<(String, String)>> {
 fn default_stack_name(template: &Path) -> String {
     let dir = std::fs::canonicalize(template)
         .ok()
-        .and_then(|p| p.parent().and_then(|d| d.file_name()).map(|n| n.to_string_lossy().into_owned()))
+        .and_then(|p| {
+            p.parent()
+                .and_then(|d| d.file_name())
+                .map(|n| n.to_string_lossy().into_owned())
+        })
         .unwrap_or_default();
     let cleaned: String = dir
         .chars()
@@ -67,7 +71,13 @@ pub fn state_dir(args: &TemplateArgs) -> anyhow::Result<PathBuf> {
         None => args
             .template
             .parent()
-            .map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p })
+            .map(|p| {
+                if p.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    p
+                }
+            })
             .unwrap_or(Path::new("."))
             .join(".stackgate"),
     };
@@ -99,6 +109,9 @@ mod tests {
 
     #[test]
     fn stack_name_is_valid() {
-        assert_eq!(default_stack_name(Path::new("/nonexistent/x.yaml")), "stack");
+        assert_eq!(
+            default_stack_name(Path::new("/nonexistent/x.yaml")),
+            "stack"
+        );
     }
 }

@@ -6,6 +6,7 @@ mod invoker;
 mod load;
 mod serve;
 mod summary;
+mod token;
 
 use std::process::ExitCode;
 
@@ -16,6 +17,7 @@ fn main() -> ExitCode {
     init_logging();
     let result = match cli.command {
         args::Command::Serve(args) => serve::run(args),
+        args::Command::Token(args) => token::run(args),
     };
     match result {
         Ok(code) => code,

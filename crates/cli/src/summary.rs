@@ -33,11 +33,7 @@ pub fn route_rows(model: &Model, dev_issuer: Option<&str>) -> Vec<RouteRow> {
             None => route.authorization_type.clone(),
             Some(id) => match model.authorizers.iter().find(|a| a.logical_id == id) {
                 Some(a) => {
-                    let issuer = a
-                        .issuer
-                        .as_deref()
-                        .or(dev_issuer)
-                        .unwrap_or("(no issuer)");
+                    let issuer = a.issuer.as_deref().or(dev_issuer).unwrap_or("(no issuer)");
                     let mut text = format!("{} {} (iss {issuer}", a.authorizer_type, a.name);
                     if !a.audience.is_empty() {
                         let _ = write!(text, ", aud {}", a.audience.join(" "));

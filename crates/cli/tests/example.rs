@@ -63,7 +63,10 @@ async fn runs_from_a_copy_with_relative_paths() {
     .await;
     assert_eq!(reply.status, 200, "{}\n{}", reply.body, server.logs());
     assert_eq!(reply.body, "\"Hello from Lambda!\"");
-    assert!(dir.join("examples/auth0-http-api/.stackgate/dev-issuer-key.pk8").exists());
+    assert!(
+        dir.join("examples/auth0-http-api/.stackgate/dev-issuer-key.pk8")
+            .exists()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -107,7 +110,11 @@ async fn dev_issuer_tokens_survive_a_restart() {
     // Same state dir → same signing key; the issuer URL is the same only with the same port, so
     // check the key through the JWKS instead of a request.
     let server = Server::start(&example(), &["--state-dir", &state_arg]);
-    let jwks = get(&format!("{}.well-known/jwks.json", server.issuer.as_deref().unwrap())).await;
+    let jwks = get(&format!(
+        "{}.well-known/jwks.json",
+        server.issuer.as_deref().unwrap()
+    ))
+    .await;
     let header = token.split('.').next().unwrap();
     use base64_decode::decode;
     let header: serde_json::Value = serde_json::from_slice(&decode(header)).unwrap();
@@ -136,4 +143,55 @@ mod base64_decode {
         }
         out
     }
+}
+
+/// `stackgate token` signs with the same persisted key the running server's dev issuer uses.
+#[tokio::test(flavor = "multi_thread")]
+async fn stackgate_token_works_against_serve() {
+    let state = temp_dir("token");
+    let state_arg = state.to_string_lossy().to_string();
+    let server = Server::start(&example(), &["--state-dir", &state_arg]);
+    let issuer = server.issuer.clone().unwrap();
+    let port = issuer
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_string();
+    let output = std::process::Command::new(stackgate_bin())
+        .arg("token")
+        .arg(example())
+        .args(["--state-dir", &state_arg, "--issuer-port", &port])
+        .args(["--scope", "read:x", "--claim", "n=42", "--expires-in", "5m"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let token = String::from_utf8(output.stdout).unwrap().trim().to_string();
+    let reply = send(
+        reqwest::Client::new()
+            .get(format!("{}/test", server.url))
+            .bearer_auth(&token),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}\n{}", reply.body, server.logs());
+
+    // Another issuer port means another `iss`: refused, and the log says why.
+    let output = std::process::Command::new(stackgate_bin())
+        .arg("token")
+        .arg(example())
+        .args(["--state-dir", &state_arg, "--issuer-port", "1"])
+        .output()
+        .unwrap();
+    let foreign = String::from_utf8(output.stdout).unwrap().trim().to_string();
+    let refused = send(
+        reqwest::Client::new()
+            .get(format!("{}/test", server.url))
+            .bearer_auth(&foreign),
+    )
+    .await;
+    assert_eq!(refused.status, 401);
 }

@@ -32,7 +32,8 @@ async fn foreign_issuer() -> (Arc<stackgate_issuer::DevIssuer>, String) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/", listener.local_addr().unwrap());
     let state = temp_dir("foreign-issuer");
-    let issuer = Arc::new(stackgate_issuer::DevIssuer::load_or_create(&state, url.clone()).unwrap());
+    let issuer =
+        Arc::new(stackgate_issuer::DevIssuer::load_or_create(&state, url.clone()).unwrap());
     tokio::spawn(stackgate_issuer::serve(listener, issuer.clone()));
     (issuer, url)
 }
@@ -138,7 +139,10 @@ async fn payload_1_0_event_field_by_field() {
     assert_eq!(event["httpMethod"], "GET");
     assert_eq!(event["path"], "/v1/a/b");
     assert_eq!(event["queryStringParameters"]["q"], "2");
-    assert_eq!(event["multiValueQueryStringParameters"]["q"], json!(["1", "2"]));
+    assert_eq!(
+        event["multiValueQueryStringParameters"]["q"],
+        json!(["1", "2"])
+    );
     assert_eq!(event["pathParameters"]["proxy"], "a/b");
     assert_eq!(event["requestContext"]["identity"]["sourceIp"], "127.0.0.1");
     assert_eq!(event["requestContext"]["httpMethod"], "GET");
@@ -188,11 +192,19 @@ async fn function_failures_are_500_and_explained() {
     let thrown = get(&format!("{}/throw", server.url)).await;
     assert_eq!(thrown.status, 500);
     assert_eq!(thrown.body, r#"{"message":"Internal Server Error"}"#);
-    assert!(server.wait_for_log("thrown on purpose").contains("thrown on purpose"));
+    assert!(
+        server
+            .wait_for_log("thrown on purpose")
+            .contains("thrown on purpose")
+    );
 
     let exited = get(&format!("{}/exit", server.url)).await;
     assert_eq!(exited.status, 500);
-    assert!(server.wait_for_log("exit status 3").contains("exit status 3"));
+    assert!(
+        server
+            .wait_for_log("exit status 3")
+            .contains("exit status 3")
+    );
     // The crashed environment is replaced: the next request is answered too (not a hang).
     let again = get(&format!("{}/exit", server.url)).await;
     assert_eq!(again.status, 500);
@@ -201,7 +213,11 @@ async fn function_failures_are_500_and_explained() {
     let timed_out = get(&format!("{}/timeout", server.url)).await;
     assert_eq!(timed_out.status, 500);
     assert!(started.elapsed() < std::time::Duration::from_secs(4));
-    assert!(server.wait_for_log("Sandbox.Timedout").contains("Sandbox.Timedout"));
+    assert!(
+        server
+            .wait_for_log("Sandbox.Timedout")
+            .contains("Sandbox.Timedout")
+    );
     let after = get(&format!("{}/timeout", server.url)).await;
     assert_eq!(after.status, 500);
 }
@@ -236,7 +252,11 @@ async fn python_and_rust_functions() {
 
     let failed = get(&format!("{}/rust/fail", server.url)).await;
     assert_eq!(failed.status, 500);
-    assert!(server.wait_for_log("failed on purpose").contains("failed on purpose"));
+    assert!(
+        server
+            .wait_for_log("failed on purpose")
+            .contains("failed on purpose")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -249,7 +269,13 @@ async fn foreign_issuer_scopes_and_claims() {
     // Valid token, but none of the route's scopes: 403.
     let no_scope = issuer.mint(claims(base.clone()), 300).unwrap();
     let forbidden = send(client.get(&url).bearer_auth(&no_scope)).await;
-    assert_eq!(forbidden.status, 403, "{}\n{}", forbidden.body, server.logs());
+    assert_eq!(
+        forbidden.status,
+        403,
+        "{}\n{}",
+        forbidden.body,
+        server.logs()
+    );
     assert_eq!(forbidden.body, r#"{"message":"Forbidden"}"#);
 
     // With the scope: through to the function, claims stringified the AWS way.
