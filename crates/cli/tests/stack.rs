@@ -2,6 +2,8 @@
 //! `lambda_runtime` binary) and a real JWKS server run by the test: events, response mapping,
 //! and every failure the gateway must answer the AWS way.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::path::PathBuf;
