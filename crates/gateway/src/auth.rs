@@ -36,10 +36,11 @@ impl IdentitySource {
                 .map_err(|_| format!("IdentitySource {one:?} names an invalid header"))?;
             return Ok(Self::Header(name));
         }
-        if let Some(name) = one.strip_prefix("$request.querystring.") {
-            if !name.is_empty() {
-                return Ok(Self::Query(name.to_owned()));
-            }
+        if let Some(name) = one
+            .strip_prefix("$request.querystring.")
+            .filter(|n| !n.is_empty())
+        {
+            return Ok(Self::Query(name.to_owned()));
         }
         Err(format!(
             "IdentitySource {one:?} is not supported for JWT authorizers: use \"$request.header.NAME\" or \"$request.querystring.NAME\""

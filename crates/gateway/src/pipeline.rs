@@ -63,10 +63,8 @@ async fn run(
     let method = parts.method.as_str();
 
     // Phase: a declared body over the quota is refused before anything else runs.
-    if let Some(len) = declared_length(&parts.headers) {
-        if len > MAX_BODY_BYTES {
-            return Err(too_large(Some(len)));
-        }
+    if let Some(len) = declared_length(&parts.headers).filter(|l| *l > MAX_BODY_BYTES) {
+        return Err(too_large(Some(len)));
     }
 
     // Phase: stage + route match → 404.

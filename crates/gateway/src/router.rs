@@ -211,13 +211,11 @@ fn compile(id: usize, key: &str) -> Result<CompiledRoute, RouteKeyError> {
         }
     }
     let greedy_at = segs.iter().position(|s| matches!(s, Seg::Greedy(_)));
-    if let Some(at) = greedy_at {
-        if at + 1 != segs.len() {
-            return Err(err(
-                key,
-                "a greedy variable `{name+}` must be the last segment",
-            ));
-        }
+    if greedy_at.is_some_and(|at| at + 1 != segs.len()) {
+        return Err(err(
+            key,
+            "a greedy variable `{name+}` must be the last segment",
+        ));
     }
     let count = |n: usize| u16::try_from(n).unwrap_or(u16::MAX);
     let literals = count(segs.iter().filter(|s| matches!(s, Seg::Literal(_))).count());

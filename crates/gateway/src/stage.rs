@@ -50,17 +50,15 @@ impl Stages {
             Some(i) => (&trimmed[..i], &trimmed[i..]),
             None => (trimmed, "/"),
         };
-        if !first.is_empty() {
-            if let Some(stage) = self
-                .stages
-                .iter()
-                .find(|s| s.name != "$default" && s.name == first)
-            {
-                return Some(StageMatch {
-                    stage,
-                    route_path: rest,
-                });
-            }
+        if let Some(stage) = self
+            .stages
+            .iter()
+            .find(|s| !first.is_empty() && s.name != "$default" && s.name == first)
+        {
+            return Some(StageMatch {
+                stage,
+                route_path: rest,
+            });
         }
         let stage = self.stages.get(self.default?)?;
         Some(StageMatch {

@@ -199,10 +199,8 @@ pub(crate) fn encode_body<'a>(headers: &HeaderMap, body: &'a [u8]) -> (Option<Co
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(is_text_content_type);
-    if textual {
-        if let Ok(text) = std::str::from_utf8(body) {
-            return (Some(Cow::Borrowed(text)), false);
-        }
+    if let Some(text) = textual.then(|| std::str::from_utf8(body).ok()).flatten() {
+        return (Some(Cow::Borrowed(text)), false);
     }
     (Some(Cow::Owned(STANDARD.encode(body))), true)
 }
