@@ -635,3 +635,102 @@ async fn missing_issuer_without_dev_issuer_is_a_config_error() {
     };
     assert!(Gateway::new(&m, fake, with_dev).is_ok());
 }
+
+#[tokio::test]
+async fn jwt_tokens_from_a_real_issuer() {
+    // A dev issuer serving discovery + JWKS on 127.0.0.1.
+    let issuer_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind issuer");
+    let issuer_url = format!("http://{}/", issuer_listener.local_addr().expect("addr"));
+    let dir = std::env::temp_dir().join(format!(
+        "stackgate-gateway-test-{}-{}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    std::fs::create_dir_all(&dir).expect("state dir");
+    let issuer = Arc::new(
+        stackgate_issuer::DevIssuer::load_or_create(&dir, issuer_url.clone()).expect("issuer"),
+    );
+    tokio::spawn(stackgate_issuer::serve(issuer_listener, issuer.clone()));
+
+    let mut m = model();
+    m.authorizers[0].issuer = Some(issuer_url);
+    let mut scoped = route("GET /scoped", Some("V1"));
+    scoped.authorization_type = "JWT".into();
+    scoped.authorizer = Some("Jwt".into());
+    scoped.authorization_scopes = vec!["read".into()];
+    m.routes.push(scoped);
+    let server = start_with(m).await;
+
+    let mint = |extra: Value| {
+        let mut claims = serde_json::Map::new();
+        claims.insert("sub".into(), json!("user-1"));
+        claims.insert("aud".into(), json!("aud"));
+        claims.insert("groups".into(), json!(["admin", "dev"]));
+        if let Value::Object(extra) = extra {
+            claims.extend(extra);
+        }
+        issuer.mint(claims, 300).expect("mint")
+    };
+
+    // Valid token, route without scopes: claims stringified, scopes null.
+    let token = mint(json!({"scope": "read write"}));
+    let bearer = format!("Bearer {token}");
+    let r = request(
+        &server,
+        "GET",
+        "/secure",
+        &[("authorization", &bearer)],
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let jwt = &r.json()["requestContext"]["authorizer"]["jwt"];
+    assert_eq!(jwt["claims"]["sub"], "user-1");
+    assert_eq!(jwt["claims"]["groups"], "[admin dev]");
+    assert!(jwt["claims"]["exp"].is_string());
+    assert_eq!(jwt["scopes"], Value::Null);
+
+    // Route with scopes (payload 1.0): the token's scopes are listed.
+    let r = request(&server, "GET", "/scoped", &[("authorization", &token)], b"").await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let calls = server.calls();
+    let event = &calls[calls.len() - 1].1;
+    assert_eq!(
+        event["requestContext"]["authorizer"]["claims"]["sub"],
+        "user-1"
+    );
+    assert_eq!(
+        event["requestContext"]["authorizer"]["scopes"],
+        json!(["read", "write"])
+    );
+
+    // Valid token without the route's scope: 403, not invoked.
+    let before = server.calls().len();
+    let no_scope = format!("Bearer {}", mint(json!({})));
+    let r = request(
+        &server,
+        "GET",
+        "/scoped",
+        &[("authorization", &no_scope)],
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    assert_eq!(r.text(), r#"{"message":"Forbidden"}"#);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+
+    // Wrong audience: 401 with AWS's description.
+    let wrong_aud = format!("Bearer {}", mint(json!({"aud": "other"})));
+    let r = request(
+        &server,
+        "GET",
+        "/secure",
+        &[("authorization", &wrong_aud)],
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 401);
+    assert!(r.header("www-authenticate").is_some());
+    assert_eq!(server.calls().len(), before);
+    let _ = std::fs::remove_dir_all(&dir);
+}
