@@ -49,26 +49,45 @@ async fn serve(
     let invoker = Arc::new(RuntimeInvoker {
         runtime: runtime.clone(),
     });
-    let gateway = Gateway::new(
-        &model,
-        invoker,
-        GatewayOptions {
-            dev_issuer: dev_issuer.clone(),
-            keys: stackgate_jwt::KeyCache::new(KEY_FETCH_TIMEOUT),
-        },
-    )
-    .context("the template's API cannot be served")?;
-
-    let listener = bind(args.host, args.port, "gateway", "--port").await?;
-    let address = listener.local_addr().context("gateway listener address")?;
-    let url = format!("http://{}", display_addr(address));
-    print!("{}", banner(&model, &url, dev_issuer.as_deref()));
+    let options = GatewayOptions {
+        dev_issuer: dev_issuer.clone(),
+        keys: stackgate_jwt::KeyCache::new(KEY_FETCH_TIMEOUT),
+    };
+    // Each HTTP API has its own host in AWS; here each gets its own port: the first `--port`, the
+    // others free ports.
+    let apis: Vec<_> = model
+        .apis
+        .iter()
+        .filter(|a| a.protocol_type.eq_ignore_ascii_case("HTTP"))
+        .collect();
+    anyhow::ensure!(
+        !apis.is_empty(),
+        "{} defines no HTTP API (AWS::ApiGatewayV2::Api with ProtocolType HTTP): nothing to serve",
+        args.template.template.display()
+    );
+    let mut servers = tokio::task::JoinSet::new();
+    let mut urls = Vec::new();
+    for (index, api) in apis.iter().enumerate() {
+        let gateway = Gateway::for_api(&model, &api.logical_id, invoker.clone(), options.clone())
+            .with_context(|| format!("API {} cannot be served", api.logical_id))?;
+        let port = if index == 0 { args.port } else { 0 };
+        let listener = bind(args.host, port, "gateway", "--port").await?;
+        let address = listener.local_addr().context("gateway listener address")?;
+        urls.push((
+            api.logical_id.clone(),
+            format!("http://{}", display_addr(address)),
+        ));
+        servers.spawn(Arc::new(gateway).serve(listener));
+    }
+    print!("{}", banner(&model, &urls, dev_issuer.as_deref()));
     println!("stackgate: ready (Ctrl-C stops)");
     flush_stdout();
 
-    let gateway = Arc::new(gateway);
     let served = tokio::select! {
-        result = gateway.serve(listener) => result.context("gateway stopped"),
+        Some(result) = servers.join_next() => match result {
+            Ok(served) => served.context("gateway stopped"),
+            Err(error) => Err(anyhow::anyhow!("gateway task failed: {error}")),
+        },
         () = shutdown_signal() => Ok(()),
     };
     tracing::info!("shutting down");

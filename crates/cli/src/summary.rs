@@ -14,10 +14,10 @@ pub struct RouteRow {
     pub target: String,
 }
 
-/// The route table: route key → authorizer → function, per stage.
-pub fn route_rows(model: &Model, dev_issuer: Option<&str>) -> Vec<RouteRow> {
+/// The route table of one API: route key → authorizer → function, per stage.
+pub fn route_rows(model: &Model, api: &str, dev_issuer: Option<&str>) -> Vec<RouteRow> {
     let mut rows = Vec::new();
-    for route in &model.routes {
+    for route in model.routes.iter().filter(|r| r.api == api) {
         let stages: Vec<&str> = model
             .stages
             .iter()
@@ -82,8 +82,8 @@ pub fn route_rows(model: &Model, dev_issuer: Option<&str>) -> Vec<RouteRow> {
     rows
 }
 
-/// The start-up text: URL, routes, dev issuer, what is not emulated.
-pub fn banner(model: &Model, gateway_url: &str, dev_issuer: Option<&str>) -> String {
+/// The start-up text: one URL and route table per API, the dev issuer, what is not emulated.
+pub fn banner(model: &Model, apis: &[(String, String)], dev_issuer: Option<&str>) -> String {
     let mut out = String::new();
     let stack = model
         .stack
@@ -95,19 +95,26 @@ pub fn banner(model: &Model, gateway_url: &str, dev_issuer: Option<&str>) -> Str
         "stackgate: stack {stack} from {}",
         model.template_path.display()
     );
-    let _ = writeln!(out, "Gateway: {gateway_url}");
-    let rows = route_rows(model, dev_issuer);
-    let key_width = rows.iter().map(|r| r.route_key.len()).max().unwrap_or(0);
-    let _ = writeln!(out, "Routes:");
-    if rows.is_empty() {
-        let _ = writeln!(out, "  (none)");
-    }
-    for row in &rows {
-        let _ = writeln!(
-            out,
-            "  [{}] {:key_width$}  → {}  → {}",
-            row.stage, row.route_key, row.authorizer, row.target
-        );
+    for (api, url) in apis {
+        let id = model
+            .apis
+            .iter()
+            .find(|a| &a.logical_id == api)
+            .map(|a| a.id.as_str())
+            .unwrap_or("?");
+        let _ = writeln!(out, "Gateway: {url}  (API {api}, id {id})");
+        let rows = route_rows(model, api, dev_issuer);
+        let key_width = rows.iter().map(|r| r.route_key.len()).max().unwrap_or(0);
+        if rows.is_empty() {
+            let _ = writeln!(out, "  (no routes)");
+        }
+        for row in &rows {
+            let _ = writeln!(
+                out,
+                "  [{}] {:key_width$}  → {}  → {}",
+                row.stage, row.route_key, row.authorizer, row.target
+            );
+        }
     }
     if let Some(issuer) = dev_issuer {
         let _ = writeln!(out, "Dev issuer: {issuer}");

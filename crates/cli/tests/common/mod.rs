@@ -136,7 +136,9 @@ impl Server {
                 .find_map(|l| l.strip_prefix(prefix))
                 .map(|s| s.trim().to_string())
         };
-        let url = field("Gateway:").expect("banner names the gateway URL");
+        let url = field("Gateway:")
+            .and_then(|rest| rest.split_whitespace().next().map(str::to_string))
+            .expect("banner names the gateway URL");
         let issuer = field("Dev issuer:");
         Server {
             child,
