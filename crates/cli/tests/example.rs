@@ -57,12 +57,7 @@ async fn runs_from_a_copy_with_relative_paths() {
     let _ = std::fs::remove_dir_all(dir.join("examples/auth0-http-api/.stackgate"));
     let server = Server::start_in(&dir, "examples/auth0-http-api/template.yaml", &[]);
     let token = dev_token(server.issuer.as_deref().unwrap(), AUDIENCE, None).await;
-    let reply = send(
-        reqwest::Client::new()
-            .get(format!("{}/test", server.url))
-            .bearer_auth(&token),
-    )
-    .await;
+    let reply = get_bearer(&format!("{}/test", server.url), &token).await;
     assert_eq!(reply.status, 200, "{}\n{}", reply.body, server.logs());
     assert_eq!(reply.body, "\"Hello from Lambda!\"");
     assert!(
@@ -90,12 +85,7 @@ async fn no_token_is_401_and_unknown_path_is_404() {
     // A token for another audience is refused, and the log says why.
     let issuer = server.issuer.clone().unwrap();
     let wrong = dev_token(&issuer, "https://someone-else.test", None).await;
-    let refused = send(
-        reqwest::Client::new()
-            .get(format!("{}/test", server.url))
-            .bearer_auth(wrong),
-    )
-    .await;
+    let refused = get_bearer(&format!("{}/test", server.url), &wrong).await;
     assert_eq!(refused.status, 401);
     let logs = server.wait_for_log("someone-else");
     assert!(logs.contains("someone-else"), "{logs}");
@@ -173,12 +163,7 @@ async fn stackgate_token_works_against_serve() {
         String::from_utf8_lossy(&output.stderr)
     );
     let token = String::from_utf8(output.stdout).unwrap().trim().to_string();
-    let reply = send(
-        reqwest::Client::new()
-            .get(format!("{}/test", server.url))
-            .bearer_auth(&token),
-    )
-    .await;
+    let reply = get_bearer(&format!("{}/test", server.url), &token).await;
     assert_eq!(reply.status, 200, "{}\n{}", reply.body, server.logs());
 
     // Another issuer port means another `iss`: refused, and the log says why.
@@ -189,11 +174,6 @@ async fn stackgate_token_works_against_serve() {
         .output()
         .unwrap();
     let foreign = String::from_utf8(output.stdout).unwrap().trim().to_string();
-    let refused = send(
-        reqwest::Client::new()
-            .get(format!("{}/test", server.url))
-            .bearer_auth(&foreign),
-    )
-    .await;
+    let refused = get_bearer(&format!("{}/test", server.url), &foreign).await;
     assert_eq!(refused.status, 401);
 }

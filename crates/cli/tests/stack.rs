@@ -270,7 +270,7 @@ async fn foreign_issuer_scopes_and_claims() {
 
     // Valid token, but none of the route's scopes: 403.
     let no_scope = issuer.mint(claims(base.clone()), 300).unwrap();
-    let forbidden = send(client.get(&url).bearer_auth(&no_scope)).await;
+    let forbidden = get_bearer(&url, &no_scope).await;
     assert_eq!(
         forbidden.status,
         403,
@@ -298,7 +298,7 @@ async fn foreign_issuer_scopes_and_claims() {
     old["scope"] = "read:things".into();
     old["exp"] = json!(1_000_000_000u64);
     let expired_token = issuer.mint(claims(old), 300).unwrap();
-    let expired = send(client.get(&url).bearer_auth(expired_token)).await;
+    let expired = get_bearer(&url, &expired_token).await;
     assert_eq!(expired.status, 401);
     assert_eq!(expired.body, r#"{"message":"Unauthorized"}"#);
 
@@ -310,6 +310,6 @@ async fn foreign_issuer_scopes_and_claims() {
     let mut forged = base.clone();
     forged["scope"] = "read:things".into();
     let forged = impostor.mint(claims(forged), 300).unwrap();
-    let refused = send(client.get(&url).bearer_auth(forged)).await;
+    let refused = get_bearer(&url, &forged).await;
     assert_eq!(refused.status, 401);
 }

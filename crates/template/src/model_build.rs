@@ -795,7 +795,7 @@ impl<'a> Builder<'a> {
                         self.ctx.error_at(
                             node,
                             &path,
-                            format!("`{key}` must be a string, not {}", describe(value)),
+                            format!("`{key}` must be a string, not {}", value.describe()),
                         );
                         None
                     }
@@ -821,7 +821,7 @@ impl<'a> Builder<'a> {
                     self.ctx.error_at(
                         node,
                         &format!("{}.{key}", p.path),
-                        format!("`{key}` must be true or false, not {}", describe(other)),
+                        format!("`{key}` must be true or false, not {}", other.describe()),
                     );
                     default
                 }
@@ -878,7 +878,7 @@ impl<'a> Builder<'a> {
                         &path,
                         format!(
                             "`{key}` must be a list of strings, not hold {}",
-                            describe(item)
+                            item.describe()
                         ),
                     );
                 }
@@ -908,7 +908,7 @@ impl<'a> Builder<'a> {
                                 self.ctx.error_at(
                                     node,
                                     &format!("{path}.{k}"),
-                                    format!("must be a string, not {}", describe(other)),
+                                    format!("must be a string, not {}", other.describe()),
                                 );
                             }
                         },
@@ -919,7 +919,7 @@ impl<'a> Builder<'a> {
                 self.ctx.error_at(
                     node,
                     path,
-                    format!("must be a map of strings, not {}", describe(other)),
+                    format!("must be a map of strings, not {}", other.describe()),
                 );
             }
         }
@@ -1254,7 +1254,7 @@ impl<'a> Builder<'a> {
                         self.ctx.error_at(
                             jnode_issuer,
                             &format!("{jpath}.Issuer"),
-                            format!("Issuer must be a string, not {}", describe(v)),
+                            format!("Issuer must be a string, not {}", v.describe()),
                         );
                     }
                 },
@@ -1473,7 +1473,7 @@ impl<'a> Builder<'a> {
                     path,
                     format!(
                         "Code must be a map or a local path, not {}",
-                        describe(other)
+                        other.describe()
                     ),
                 );
                 None
@@ -1538,7 +1538,7 @@ impl<'a> Builder<'a> {
                     self.ctx.error_at(
                         pnode,
                         &ppath,
-                        format!("Policies must be a list, not {}", describe(other)),
+                        format!("Policies must be a list, not {}", other.describe()),
                     );
                 }
             }
@@ -1627,24 +1627,11 @@ impl<'a> Builder<'a> {
                         &vpath,
                         format!(
                             "an output's Value must be a string, not {}",
-                            describe(&value)
+                            value.describe()
                         ),
                     );
                 }
             }
         }
-    }
-}
-
-fn describe(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Num(_) => "a number",
-        Value::Str(_) => "a string",
-        Value::List(_) => "a list",
-        Value::Map(_) => "a map",
-        Value::Unset(_) => "a parameter without a value",
-        Value::NoValue => "AWS::NoValue",
     }
 }

@@ -240,3 +240,8 @@ pub async fn send(request: reqwest::RequestBuilder) -> Reply {
 pub async fn get(url: &str) -> Reply {
     send(reqwest::Client::new().get(url)).await
 }
+
+/// `GET url` with `Authorization: Bearer token`.
+pub async fn get_bearer(url: &str, token: &str) -> Reply {
+    send(reqwest::Client::new().get(url).bearer_auth(token)).await
+}
