@@ -177,3 +177,39 @@ async fn stackgate_token_works_against_serve() {
     let refused = get_bearer(&format!("{}/test", server.url), &foreign).await;
     assert_eq!(refused.status, 401);
 }
+
+/// The example pointed at another issuer (here a JWKS server the test runs, standing in for an
+/// Auth0 tenant): its tokens pass, the dev issuer is not started, and dev tokens are refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn example_against_a_foreign_issuer() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let foreign = std::sync::Arc::new(
+        stackgate_issuer::DevIssuer::load_or_create(&temp_dir("tenant"), url.clone()).unwrap(),
+    );
+    tokio::spawn(stackgate_issuer::serve(listener, foreign.clone()));
+
+    let issuer_arg = format!("IssuerUri={url}");
+    let server = Server::start(&example(), &["--parameter-overrides", &issuer_arg]);
+    assert!(server.issuer.is_none(), "{}", server.banner);
+
+    let claims = serde_json::json!({"sub": "auth0|someone", "aud": AUDIENCE});
+    let token = foreign
+        .mint(claims.as_object().unwrap().clone(), 300)
+        .unwrap();
+    let reply = get_bearer(&format!("{}/test", server.url), &token).await;
+    assert_eq!(reply.status, 200, "{}\n{}", reply.body, server.logs());
+    assert_eq!(reply.body, "\"Hello from Lambda!\"");
+
+    // A token from a different issuer (another key, another iss) is refused.
+    let other_dir = temp_dir("other-issuer");
+    let other =
+        stackgate_issuer::DevIssuer::load_or_create(&other_dir, "http://127.0.0.1:9/".into())
+            .unwrap();
+    let stranger = other
+        .mint(claims.as_object().unwrap().clone(), 300)
+        .unwrap();
+    let refused = get_bearer(&format!("{}/test", server.url), &stranger).await;
+    assert_eq!(refused.status, 401);
+    assert_eq!(refused.body, r#"{"message":"Unauthorized"}"#);
+}
