@@ -1296,6 +1296,9 @@ impl<'a> Builder<'a> {
         } else if authorizer_type.as_deref() == Some("JWT") {
             self.missing(p, "JwtConfiguration");
         }
+        if authorizer_type.as_deref() == Some("JWT") {
+            self.jwt_identity_source(p, &identity_source);
+        }
         let Ok(id) = self.ctx.resource_ref(&p.logical_id, node, &p.path) else {
             return;
         };
@@ -1312,6 +1315,54 @@ impl<'a> Builder<'a> {
                 audience,
                 location,
             });
+        }
+    }
+
+    /// A JWT authorizer reads its token from exactly one `$request.header.NAME` or
+    /// `$request.querystring.NAME` (AWS refuses anything else at deploy time).
+    fn jwt_identity_source(&mut self, p: &Props<'_>, sources: &[String]) {
+        let path = format!("{}.IdentitySource", p.path);
+        if p.failed.iter().any(|f| f == "IdentitySource") {
+            return;
+        }
+        let Some((at, _)) = p.get("IdentitySource") else {
+            self.ctx.error_at(
+                p.at,
+                &p.path,
+                "a JWT authorizer requires `IdentitySource` with exactly one entry, e.g. [$request.header.Authorization]",
+            );
+            return;
+        };
+        if sources.len() != 1 {
+            self.ctx.error_at(
+                at,
+                &path,
+                format!(
+                    "a JWT authorizer needs exactly one IdentitySource entry, this one has {} ({sources:?}); use e.g. [$request.header.Authorization]",
+                    sources.len()
+                ),
+            );
+            return;
+        }
+        let one = &sources[0];
+        let at = at.as_seq().and_then(|items| items.first()).unwrap_or(at);
+        let header_ok = one.strip_prefix("$request.header.").is_some_and(|name| {
+            !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+        });
+        let query_ok = one
+            .strip_prefix("$request.querystring.")
+            .is_some_and(|name| !name.is_empty());
+        if !header_ok && !query_ok {
+            self.ctx.error_at(
+                at,
+                &path,
+                format!(
+                    "IdentitySource {one:?} is not valid for a JWT authorizer: use \"$request.header.NAME\" or \"$request.querystring.NAME\""
+                ),
+            );
         }
     }
 

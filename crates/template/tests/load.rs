@@ -751,3 +751,54 @@ fn mutated_templates_never_panic() {
         }
     }
 }
+
+#[test]
+fn jwt_identity_source_exactly_one_header_or_querystring() {
+    let authorizer = |source: &str| {
+        with(&format!(
+            "  Au:\n    Type: AWS::ApiGatewayV2::Authorizer\n    Properties:\n      ApiId: !Ref Api\n      Name: a\n      AuthorizerType: JWT\n{source}      JwtConfiguration: {{Issuer: 'https://i.test/', Audience: [x]}}\n"
+        ))
+    };
+    for ok in [
+        "      IdentitySource: [$request.header.Authorization]\n",
+        "      IdentitySource: [$request.querystring.access_token]\n",
+        "      IdentitySource: $request.header.X-Token\n",
+    ] {
+        let l = authorizer(ok);
+        assert!(l.model.is_some(), "{ok}: {:#?}", messages(&l));
+    }
+    // Position of the IdentitySource value.
+    let l = authorizer(
+        "      IdentitySource: [$request.header.Authorization, $request.querystring.t]\n",
+    );
+    expect_error(
+        &l,
+        "template.yaml:19:23: error: Resources.Au.Properties.IdentitySource: a JWT authorizer needs exactly one IdentitySource entry, this one has 2",
+    );
+    expect_error(&authorizer("      IdentitySource: []\n"), "this one has 0");
+    expect_error(
+        &authorizer(""),
+        "a JWT authorizer requires `IdentitySource` with exactly one entry",
+    );
+    for bad in [
+        "$context.identity.sourceIp",
+        "$request.header.",
+        "$request.querystring.",
+        "$request.header.Bad Name",
+        "$stageVariables.token",
+    ] {
+        expect_error(
+            &authorizer(&format!("      IdentitySource: ['{bad}']\n")),
+            &format!("IdentitySource {bad:?} is not valid for a JWT authorizer"),
+        );
+    }
+    // A REQUEST authorizer's identity sources are not checked by these rules.
+    let l = with(
+        "  Au:\n    Type: AWS::ApiGatewayV2::Authorizer\n    Properties:\n      ApiId: !Ref Api\n      Name: a\n      AuthorizerType: REQUEST\n      AuthorizerPayloadFormatVersion: '2.0'\n      IdentitySource: [$request.header.A, $request.header.B]\n",
+    );
+    assert!(
+        !messages(&l).iter().any(|m| m.contains("IdentitySource")),
+        "{:#?}",
+        messages(&l)
+    );
+}
