@@ -1,0 +1,1 @@
+//! `stackgate check`.
