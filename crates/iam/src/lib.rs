@@ -161,6 +161,7 @@ pub fn trust_statement_yaml() -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use serde_json::json;

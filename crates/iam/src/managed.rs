@@ -41,6 +41,7 @@ pub fn aws_managed_policy(arn: &str) -> Option<Value> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::policy::{Document, evaluate};

@@ -59,6 +59,7 @@ fn glob(pattern: &[char], value: &[char], fold: bool) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

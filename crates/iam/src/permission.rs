@@ -146,6 +146,7 @@ pub fn execute_api_arn(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -283,6 +283,7 @@ pub fn evaluate_trust(trust: &Document, service: &str) -> Decision {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use serde_json::json;
