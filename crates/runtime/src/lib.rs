@@ -8,6 +8,7 @@
 mod api;
 mod code;
 mod environment;
+pub mod invoke_api;
 mod logs;
 mod pool;
 mod runtimes;
@@ -69,6 +70,9 @@ pub struct Invocation {
     pub trace_id: Option<String>,
     /// Id of whoever asked (e.g. the gateway request id), for log lines.
     pub caller_request_id: Option<String>,
+    /// The Lambda request id to use; a fresh one when `None` (the Invoke API chooses it up front
+    /// for `Event` invocations, whose 202 answer carries it).
+    pub request_id: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -149,6 +153,18 @@ impl Runtime {
                 message: "the invocation task ended without a result".into(),
             })
         })
+    }
+
+    /// The function called `name`, as given to [`Runtime::new`].
+    pub fn function(&self, name: &str) -> Option<&FunctionSpec> {
+        self.pools.get(name).map(|p| p.spec())
+    }
+
+    /// Every function, sorted by name.
+    pub fn functions(&self) -> Vec<&FunctionSpec> {
+        let mut all: Vec<&FunctionSpec> = self.pools.values().map(|p| p.spec()).collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all
     }
 
     /// Stops every environment process.

@@ -118,6 +118,10 @@ impl FunctionPool {
         })
     }
 
+    pub fn spec(&self) -> &FunctionSpec {
+        &self.spec
+    }
+
     /// A concurrency slot: at once or throttled with reserved concurrency, else waits.
     pub async fn acquire(&self) -> Result<OwnedSemaphorePermit, InvokeError> {
         match self.spec.reserved_concurrency {
@@ -157,7 +161,11 @@ impl FunctionPool {
             .await
             .map_err(|m| self.setup_error(m))?
             .clone();
-        let request_id: Arc<str> = logs::uuid_v4().into();
+        let request_id: Arc<str> = invocation
+            .request_id
+            .clone()
+            .unwrap_or_else(logs::uuid_v4)
+            .into();
         // A second attempt only when the first environment died before taking the event.
         for attempt in 0..2 {
             let mut tracked = match self.warm_environment() {
