@@ -142,6 +142,16 @@ pub fn known_attributes(resource_type: &str) -> Option<&'static [&'static str]> 
         "AWS::Lambda::Function" => &["Arn"],
         "AWS::Lambda::Permission" => &[],
         "AWS::IAM::Role" => &["Arn", "RoleId"],
+        "AWS::IAM::ManagedPolicy" => &[
+            "PolicyArn",
+            "PolicyId",
+            "AttachmentCount",
+            "CreateDate",
+            "DefaultVersionId",
+            "IsAttachable",
+            "PermissionsBoundaryUsageCount",
+            "UpdateDate",
+        ],
         _ => return None,
     })
 }
@@ -610,6 +620,19 @@ impl<'a> Ctx<'a> {
             "AWS::IAM::Role" => self
                 .naming_property(name, "RoleName", path)?
                 .unwrap_or_else(|| ids::generated_name(&stack, name, 64)),
+            // A managed policy's Ref is its ARN.
+            "AWS::IAM::ManagedPolicy" => {
+                let policy_name = self
+                    .naming_property(name, "ManagedPolicyName", path)?
+                    .unwrap_or_else(|| ids::generated_name(&stack, name, 128));
+                let policy_path = self
+                    .naming_property(name, "Path", path)?
+                    .unwrap_or_else(|| "/".to_string());
+                format!(
+                    "arn:{}:iam::{}:policy{policy_path}{policy_name}",
+                    self.stack.partition, self.stack.account_id
+                )
+            }
             _ => ids::generated_name(&stack, name, 128),
         })
     }

@@ -34,6 +34,9 @@ pub struct Model {
     pub functions: Vec<Function>,
     pub permissions: Vec<Permission>,
     pub roles: Vec<Role>,
+    /// `AWS::IAM::Policy` and `AWS::IAM::ManagedPolicy` resources (attached to roles by `Roles`
+    /// or, for managed policies, by a role's `ManagedPolicyArns`).
+    pub policies: Vec<PolicyResource>,
     /// Resources stackgate loads but does not emulate (one start-up line each).
     pub not_emulated: Vec<NotEmulated>,
     /// Properties present on emulated resources that stackgate ignores although they change
@@ -214,5 +217,20 @@ pub struct Role {
     /// Inline `Policies[].PolicyDocument`.
     pub policies: Vec<serde_json::Value>,
     pub managed_policy_arns: Vec<String>,
+    pub location: Location,
+}
+
+/// `AWS::IAM::Policy` or `AWS::IAM::ManagedPolicy`.
+#[derive(Debug, Clone)]
+pub struct PolicyResource {
+    pub logical_id: String,
+    /// `AWS::IAM::Policy` or `AWS::IAM::ManagedPolicy`.
+    pub resource_type: String,
+    /// The policy's ARN (what `Ref` returns) for a managed policy; `None` for `AWS::IAM::Policy`.
+    pub arn: Option<String>,
+    /// `PolicyDocument`.
+    pub document: serde_json::Value,
+    /// Role names from `Roles` (what `Ref` on a role returns).
+    pub roles: Vec<String>,
     pub location: Location,
 }

@@ -264,6 +264,16 @@ fn schema(resource_type: &str) -> Option<Schema> {
                 "permission boundaries are not evaluated",
             )],
         },
+        "AWS::IAM::Policy" => Schema {
+            used: &["PolicyDocument", "PolicyName", "Roles"],
+            inert: &["Groups", "Users"],
+            ignored: &[],
+        },
+        "AWS::IAM::ManagedPolicy" => Schema {
+            used: &["PolicyDocument", "ManagedPolicyName", "Path", "Roles"],
+            inert: &["Description", "Groups", "Users"],
+            ignored: &[],
+        },
         _ => return None,
     })
 }
@@ -683,6 +693,7 @@ impl<'a> Builder<'a> {
             "AWS::Lambda::Function" => self.function(&props, node),
             "AWS::Lambda::Permission" => self.permission(&props, node),
             "AWS::IAM::Role" => self.role(&props, node),
+            "AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy" => self.policy(&props, node),
             _ => {}
         }
     }
@@ -1613,6 +1624,36 @@ impl<'a> Builder<'a> {
             assume_role_policy,
             policies,
             managed_policy_arns,
+            location,
+        });
+    }
+
+    fn policy(&mut self, p: &Props<'_>, node: &Node) {
+        let document = self.json(p, "PolicyDocument");
+        if !p.has("PolicyDocument") {
+            self.missing(p, "PolicyDocument");
+        }
+        let managed = p.resource_type == "AWS::IAM::ManagedPolicy";
+        if !managed {
+            let _ = self.text(p, "PolicyName", true);
+        }
+        let roles = self.text_list(p, "Roles");
+        let arn = if managed {
+            match self.ctx.resource_ref(&p.logical_id, node, &p.path) {
+                Ok(arn) => Some(arn),
+                Err(_) => return,
+            }
+        } else {
+            None
+        };
+        let Some(document) = document else { return };
+        let location = self.loc(node);
+        self.model.policies.push(PolicyResource {
+            logical_id: p.logical_id.clone(),
+            resource_type: p.resource_type.clone(),
+            arn,
+            document,
+            roles,
             location,
         });
     }
