@@ -11,6 +11,7 @@ mod auth;
 mod clf_time;
 mod error;
 mod events;
+pub mod offline;
 mod pipeline;
 mod request_id;
 mod response;
