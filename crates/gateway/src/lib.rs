@@ -12,6 +12,7 @@ mod clf_time;
 mod error;
 mod events;
 pub mod offline;
+mod permissions;
 mod pipeline;
 mod request_id;
 mod response;
@@ -94,6 +95,8 @@ pub(crate) struct RouteEntry {
     pub key: String,
     pub auth: RouteAuth,
     pub target: Target,
+    /// May API Gateway invoke the target's function (role or `AWS::Lambda::Permission`)?
+    pub access: permissions::Access,
 }
 
 /// The compiled gateway: stages, route tables, authorizers, integrations.
@@ -203,6 +206,7 @@ impl Gateway {
         }
 
         // Routes and their integrations.
+        let stage_names: Vec<String> = stages.names().map(str::to_owned).collect();
         let mut routes = Vec::new();
         for route in model.routes.iter().filter(|r| r.api == api.logical_id) {
             let auth = RouteAuth::for_route(route, &jwt, &all_authorizers);
@@ -210,10 +214,12 @@ impl Gateway {
                 tracing::warn!(target: "stackgate::gateway", "{reason}; requests to it answer 500");
             }
             let target = resolve_target(model, route);
+            let access = invoke_access(model, route, &target, &stage_names);
             routes.push(RouteEntry {
                 key: route.route_key.clone(),
                 auth,
                 target,
+                access,
             });
         }
         let (router, errors) =
@@ -279,6 +285,26 @@ impl Gateway {
         }
         reason
     }
+}
+
+/// The invoke-permission check of a route that reaches a function.
+fn invoke_access(
+    model: &Model,
+    route: &stackgate_template::Route,
+    target: &Target,
+    stages: &[String],
+) -> permissions::Access {
+    let Target::Lambda { function, .. } = target else {
+        return permissions::Access::Allowed;
+    };
+    let Some(integration) = route
+        .integration
+        .as_ref()
+        .and_then(|id| model.integrations.iter().find(|i| &i.logical_id == id))
+    else {
+        return permissions::Access::Allowed;
+    };
+    permissions::compile(model, route, integration, function, stages)
 }
 
 /// The Lambda function a route invokes, or why it cannot invoke one.

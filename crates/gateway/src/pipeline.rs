@@ -16,7 +16,9 @@ use crate::access_log::{self, AccessRecord};
 use crate::error::{Answer, GatewayError};
 use crate::events::{self, EventInput};
 use crate::response::{self, PayloadVersion};
-use crate::{Gateway, InvokeOutcome, MAX_BODY_BYTES, RouteEntry, Target, auth, request_id};
+use crate::{
+    Gateway, InvokeOutcome, MAX_BODY_BYTES, RouteEntry, Target, auth, permissions, request_id,
+};
 
 /// The connection a request came in on.
 #[derive(Debug, Clone, Copy)]
@@ -94,6 +96,9 @@ async fn run(
     // Phase: find the integration → 500 when it cannot be invoked.
     let (function, version, timeout) = integration(route)?;
     ctx.function = Some(function.function_name.clone());
+
+    // Phase: may the gateway invoke it? (role or AWS::Lambda::Permission) → 500.
+    permissions::check(&route.access, &stage.stage.name, method, stage.route_path)?;
 
     // Phase: read the body (≤ 10 MB) → 413.
     let body = read_body(body).await?;

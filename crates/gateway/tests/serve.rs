@@ -148,6 +148,19 @@ fn model() -> Model {
                 location: loc(),
             },
         ],
+        // API Gateway may invoke every function (resource-based permission on the API).
+        permissions: ["echo", "v1fn", "slow"]
+            .into_iter()
+            .map(|f| stackgate_template::Permission {
+                logical_id: format!("{f}Permission"),
+                action: "lambda:InvokeFunction".into(),
+                function_name: f.into(),
+                principal: "apigateway.amazonaws.com".into(),
+                source_arn: Some("arn:aws:execute-api:us-east-1:123456789012:abc1234567/*".into()),
+                source_account: None,
+                location: loc(),
+            })
+            .collect(),
         ..Model::default()
     }
 }

@@ -11,6 +11,7 @@
 //! `stackgate check` checks each route statically.
 
 pub mod arn;
+pub mod invoke;
 pub mod managed;
 pub mod pattern;
 pub mod permission;
