@@ -23,6 +23,10 @@ pub enum Command {
     Serve(ServeArgs),
     /// Print a token signed by the dev issuer's key, valid for `serve` on the same issuer port.
     Token(TokenArgs),
+    /// Invoke one function once, without a server: result on stdout, its log on stderr.
+    Invoke(InvokeArgs),
+    /// Print the route table: API, stage, route, authorizer, integration, function.
+    Routes(RoutesArgs),
 }
 
 /// What every command that reads a template accepts.
@@ -72,6 +76,11 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 3001)]
     pub issuer_port: u16,
 
+    /// Port of the Lambda Invoke API (`aws lambda invoke --endpoint-url http://127.0.0.1:PORT`);
+    /// 0 picks a free one.
+    #[arg(long, default_value_t = 3002)]
+    pub lambda_port: u16,
+
     /// Most execution environments per function (functions without reserved concurrency);
     /// further requests wait for a free one.
     #[arg(long, default_value_t = 10)]
@@ -110,4 +119,69 @@ pub struct TokenArgs {
     /// Port of the dev issuer, as `serve --issuer-port` (part of the token's `iss`).
     #[arg(long, default_value_t = 3001)]
     pub issuer_port: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct InvokeArgs {
+    #[command(flatten)]
+    pub template: TemplateArgs,
+
+    /// The function: logical id or function name (optional with --event-from: the route's).
+    #[arg(value_name = "FUNCTION")]
+    pub function: Option<String>,
+
+    /// The event: a JSON file, or `-` for stdin; `{}` when absent.
+    #[arg(
+        long,
+        short = 'e',
+        value_name = "FILE|-",
+        conflicts_with = "event_from"
+    )]
+    pub event: Option<String>,
+
+    /// Build the API Gateway event the route matching this request would receive, e.g.
+    /// `--event-from "GET /pets/7?verbose=1"`.
+    #[arg(long, value_name = "METHOD /PATH?QUERY")]
+    pub event_from: Option<String>,
+
+    /// A request header for --event-from, `NAME: VALUE`; repeatable.
+    #[arg(
+        long = "header",
+        short = 'H',
+        value_name = "NAME: VALUE",
+        requires = "event_from"
+    )]
+    pub headers: Vec<String>,
+
+    /// The request body for --event-from (`@FILE` reads a file).
+    #[arg(long, requires = "event_from")]
+    pub body: Option<String>,
+
+    /// A token for the route's JWT authorizer, sent as `Authorization: Bearer TOKEN`; verified as
+    /// the gateway would (issuer keys, claims, scopes), unless --no-verify.
+    #[arg(long, requires = "event_from")]
+    pub token: Option<String>,
+
+    /// With --token: put the token's claims into the event without verifying it.
+    #[arg(long, requires = "token")]
+    pub no_verify: bool,
+
+    /// The API (logical id) for --event-from; the template's first HTTP API by default.
+    #[arg(long, requires = "event_from")]
+    pub api: Option<String>,
+
+    /// Port of the dev issuer that verifies --token for authorizers without an issuer (as
+    /// `serve --issuer-port`; started here when nothing listens on it).
+    #[arg(long, default_value_t = 3001)]
+    pub issuer_port: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct RoutesArgs {
+    #[command(flatten)]
+    pub template: TemplateArgs,
+
+    /// `text` (a table) or `json`.
+    #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+    pub format: String,
 }

@@ -2,8 +2,10 @@
 //! Only this crate wires the library crates together.
 
 mod args;
+mod invoke;
 mod invoker;
 mod load;
+mod routes;
 mod serve;
 mod summary;
 mod token;
@@ -14,10 +16,13 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = args::Cli::parse();
-    init_logging();
+    // `invoke` prints the function's log itself (stderr), so the runtime's copy stays quiet.
+    init_logging(matches!(cli.command, args::Command::Invoke(_)));
     let result = match cli.command {
         args::Command::Serve(args) => serve::run(args),
         args::Command::Token(args) => token::run(args),
+        args::Command::Invoke(args) => invoke::run(args),
+        args::Command::Routes(args) => routes::run(args),
     };
     match result {
         Ok(code) => code,
@@ -30,14 +35,21 @@ fn main() -> ExitCode {
 
 /// `tracing` to stderr: access lines, function output, explanations. `STACKGATE_LOG` takes a
 /// filter like `info` or `info,lambda=warn`.
-fn init_logging() {
+fn init_logging(quiet_functions: bool) {
     use tracing_subscriber::filter::Targets;
     use tracing_subscriber::prelude::*;
 
     let filter: Targets = std::env::var("STACKGATE_LOG")
         .ok()
         .and_then(|spec| spec.parse().ok())
-        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
+        .unwrap_or_else(|| {
+            let targets = Targets::new().with_default(tracing::Level::INFO);
+            if quiet_functions {
+                targets.with_target("lambda", tracing::Level::WARN)
+            } else {
+                targets
+            }
+        });
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::registry()
         .with(

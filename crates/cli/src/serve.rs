@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use stackgate_gateway::{Gateway, GatewayOptions};
 use stackgate_issuer::DevIssuer;
+use stackgate_runtime::invoke_api::InvokeApi;
 use stackgate_runtime::{CodeSource, FunctionSpec, Runtime, RuntimeOptions};
 use stackgate_template::{Code, Model};
 use tokio::net::TcpListener;
@@ -79,7 +80,11 @@ async fn serve(
         ));
         servers.spawn(Arc::new(gateway).serve(listener));
     }
-    print!("{}", banner(&model, &urls, dev_issuer.as_deref()));
+    let lambda_api = start_lambda_api(&args, &model, &runtime).await?;
+    print!(
+        "{}",
+        banner(&model, &urls, dev_issuer.as_deref(), Some(&lambda_api))
+    );
     println!("stackgate: ready (Ctrl-C stops)");
     flush_stdout();
 
@@ -133,6 +138,29 @@ async fn start_dev_issuer_if_needed(
     Ok(Some(url))
 }
 
+/// The Lambda Invoke API on `--lambda-port`; returns its URL. Functions answer to their names,
+/// ARNs and logical ids.
+async fn start_lambda_api(
+    args: &ServeArgs,
+    model: &Model,
+    runtime: &Arc<Runtime>,
+) -> anyhow::Result<String> {
+    let listener = bind(args.host, args.lambda_port, "Lambda API", "--lambda-port").await?;
+    let address = listener
+        .local_addr()
+        .context("Lambda API listener address")?;
+    let api = Arc::new(InvokeApi::new(
+        runtime.clone(),
+        crate::invoke::api_functions(model),
+    ));
+    tokio::spawn(async move {
+        if let Err(error) = api.serve(listener).await {
+            tracing::error!(%error, "Lambda API stopped");
+        }
+    });
+    Ok(format!("http://{}", display_addr(address)))
+}
+
 async fn bind(host: IpAddr, port: u16, what: &str, flag: &str) -> anyhow::Result<TcpListener> {
     TcpListener::bind(SocketAddr::new(host, port))
         .await
@@ -150,7 +178,7 @@ fn display_addr(address: SocketAddr) -> SocketAddr {
     }
 }
 
-fn function_spec(function: &stackgate_template::Function) -> FunctionSpec {
+pub(crate) fn function_spec(function: &stackgate_template::Function) -> FunctionSpec {
     FunctionSpec {
         name: function.name.clone(),
         arn: function.arn.clone(),

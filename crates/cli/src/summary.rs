@@ -12,6 +12,26 @@ pub struct RouteRow {
     pub route_key: String,
     pub authorizer: String,
     pub target: String,
+    /// Logical id of the API.
+    pub api: String,
+    /// Names of the API's stages.
+    pub stages: Vec<String>,
+    /// `NONE`, `JWT`, `AWS_IAM`, `CUSTOM`.
+    pub authorization_type: String,
+    /// The authorizer's name (`Name`), when the route has one.
+    pub authorizer_name: Option<String>,
+    /// `AuthorizationScopes`.
+    pub scopes: Vec<String>,
+    /// Logical id of the integration.
+    pub integration: Option<String>,
+    /// `AWS_PROXY`, `HTTP_PROXY`...
+    pub integration_type: Option<String>,
+    /// The invoked function's name (with `:qualifier` when the integration names one).
+    pub function: Option<String>,
+    /// Logical id of the invoked function, when it is in the template.
+    pub function_logical_id: Option<String>,
+    /// `PayloadFormatVersion`.
+    pub payload_version: Option<String>,
 }
 
 /// The route table of one API: route key → authorizer → function, per stage.
@@ -47,11 +67,12 @@ pub fn route_rows(model: &Model, api: &str, dev_issuer: Option<&str>) -> Vec<Rou
                 None => format!("{} {id} (unknown authorizer)", route.authorization_type),
             },
         };
-        let target = match route
+        let found_integration = route
             .integration
             .as_deref()
-            .and_then(|id| model.integrations.iter().find(|i| i.logical_id == id))
-        {
+            .and_then(|id| model.integrations.iter().find(|i| i.logical_id == id));
+        let invoked = found_integration.and_then(|i| i.function.as_ref());
+        let target = match found_integration {
             None => "(no integration)".to_string(),
             Some(integration) => match &integration.function {
                 Some(f) => {
@@ -77,13 +98,47 @@ pub fn route_rows(model: &Model, api: &str, dev_issuer: Option<&str>) -> Vec<Rou
             route_key: route.route_key.clone(),
             authorizer,
             target,
+            api: route.api.clone(),
+            stages: stages.iter().map(|s| (*s).to_owned()).collect(),
+            authorization_type: if route.authorization_type.is_empty() {
+                "NONE".to_owned()
+            } else {
+                route.authorization_type.clone()
+            },
+            authorizer_name: route.authorizer.as_deref().map(|id| {
+                model
+                    .authorizers
+                    .iter()
+                    .find(|a| a.logical_id == id)
+                    .map_or_else(|| id.to_owned(), |a| a.name.clone())
+            }),
+            scopes: route.authorization_scopes.clone(),
+            integration: route.integration.clone(),
+            integration_type: found_integration.map(|i| i.integration_type.clone()),
+            function: invoked.map(|f| match &f.qualifier {
+                Some(q) => format!("{}:{q}", f.function_name),
+                None => f.function_name.clone(),
+            }),
+            function_logical_id: invoked.and_then(|f| {
+                model
+                    .functions
+                    .iter()
+                    .find(|func| func.name == f.function_name)
+                    .map(|func| func.logical_id.clone())
+            }),
+            payload_version: found_integration.and_then(|i| i.payload_format_version.clone()),
         });
     }
     rows
 }
 
 /// The start-up text: one URL and route table per API, the dev issuer, what is not emulated.
-pub fn banner(model: &Model, apis: &[(String, String)], dev_issuer: Option<&str>) -> String {
+pub fn banner(
+    model: &Model,
+    apis: &[(String, String)],
+    dev_issuer: Option<&str>,
+    lambda_api: Option<&str>,
+) -> String {
     let mut out = String::new();
     let stack = model
         .stack
@@ -115,6 +170,17 @@ pub fn banner(model: &Model, apis: &[(String, String)], dev_issuer: Option<&str>
                 row.stage, row.route_key, row.authorizer, row.target
             );
         }
+    }
+    if let Some(url) = lambda_api {
+        let _ = writeln!(out, "Lambda API: {url}");
+        let example = model
+            .functions
+            .first()
+            .map_or("FUNCTION", |f| f.logical_id.as_str());
+        let _ = writeln!(
+            out,
+            "  aws lambda invoke --endpoint-url {url} --function-name {example} out.json"
+        );
     }
     if let Some(issuer) = dev_issuer {
         let _ = writeln!(out, "Dev issuer: {issuer}");

@@ -686,35 +686,35 @@ fn code_size(code: &CodeSource) -> u64 {
     }
 }
 
-/// A stable digest of the code (not the digest of the package AWS would build from it).
+/// A stable digest of the code (not the digest of the package AWS would build from it): four
+/// FNV-1a lanes over the inline source, or over the files' paths and sizes.
 fn code_sha256(code: &CodeSource) -> String {
-    let mut hasher = Fnv(0xcbf2_9ce4_8422_2325);
+    let mut lanes = [
+        0xcbf2_9ce4_8422_2325_u64,
+        0x8422_2325_cbf2_9ce4,
+        0x9e37_79b9_7f4a_7c15,
+        0x2545_f491_4f6c_dd1d,
+    ];
+    let mut write = |bytes: &[u8]| {
+        for lane in &mut lanes {
+            for b in bytes {
+                *lane ^= u64::from(*b);
+                *lane = lane.wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+    };
     match code {
-        CodeSource::Inline(source) => hasher.write(source.as_bytes()),
+        CodeSource::Inline(source) => write(source.as_bytes()),
         CodeSource::Path(path) => walk(path, &mut |file, meta| {
-            hasher.write(file.to_string_lossy().as_bytes());
-            hasher.write(&meta.len().to_le_bytes());
+            write(file.to_string_lossy().as_bytes());
+            write(&meta.len().to_le_bytes());
         }),
     }
-    let h = hasher.0;
-    let mut digest = [0u8; 32];
-    for (i, chunk) in digest.chunks_mut(8).enumerate() {
-        let word = h.rotate_left(u32::try_from(i * 16).unwrap_or(0)) ^ (i as u64);
-        chunk.copy_from_slice(&word.to_be_bytes());
+    let mut digest = Vec::with_capacity(32);
+    for lane in lanes {
+        digest.extend_from_slice(&lane.to_be_bytes());
     }
     STANDARD.encode(digest)
-}
-
-/// FNV-1a, enough for a stable code digest.
-struct Fnv(u64);
-
-impl Fnv {
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 ^= u64::from(*b);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
 }
 
 /// Every file under `path` (or `path` itself), depth-limited, in sorted order.

@@ -74,6 +74,9 @@ impl Server {
 
     fn spawn(mut command: Command, extra: &[&str]) -> Server {
         command.args(["--port", "0", "--issuer-port", "0"]);
+        if !extra.contains(&"--lambda-port") {
+            command.args(["--lambda-port", "0"]);
+        }
         command
             .args(extra)
             .env("STACKGATE_LOG", "debug")
