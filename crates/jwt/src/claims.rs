@@ -124,14 +124,19 @@ fn numeric(
     }
 }
 
-/// "3 min", "2 h", "45 s", "3 days".
+/// "3 min", "2 h", "45 s", "3 days", each rounded to the nearest unit (a token made to expire
+/// in 5 minutes and checked a moment later is "5 min", not "4 min").
 pub fn human(seconds: f64) -> String {
-    let s = seconds.abs().round() as u64;
-    match s {
-        0..60 => format!("{s} s"),
-        60..3600 => format!("{} min", s / 60),
-        3600..172_800 => format!("{} h", s / 3600),
-        _ => format!("{} days", s / 86_400),
+    let s = seconds.abs();
+    let rounded = |unit: f64| (s / unit).round() as u64;
+    if s < 59.5 {
+        format!("{} s", rounded(1.0))
+    } else if s < 59.5 * 60.0 {
+        format!("{} min", rounded(60.0))
+    } else if s < 47.5 * 3600.0 {
+        format!("{} h", rounded(3600.0))
+    } else {
+        format!("{} days", rounded(86_400.0))
     }
 }
 
@@ -390,5 +395,10 @@ mod tests {
         assert_eq!(human(180.0), "3 min");
         assert_eq!(human(7200.0), "2 h");
         assert_eq!(human(3.0 * 86_400.0), "3 days");
+        assert_eq!(human(299.4), "5 min");
+        assert_eq!(human(7199.4), "2 h");
+        assert_eq!(human(59.6), "1 min");
+        assert_eq!(human(3590.0), "1 h");
+        assert_eq!(human(-45.2), "45 s");
     }
 }
