@@ -27,6 +27,9 @@ pub enum Command {
     Invoke(InvokeArgs),
     /// Print the route table: API, stage, route, authorizer, integration, function.
     Routes(RoutesArgs),
+    /// Find, without running anything, what AWS would answer with 500/503/401 (missing invoke
+    /// permissions, bad issuers, timeouts, handlers…): file:line:col, what and the fix.
+    Check(CheckArgs),
 }
 
 /// What every command that reads a template accepts.
@@ -184,4 +187,24 @@ pub struct RoutesArgs {
     /// `text` (a table) or `json`.
     #[arg(long, default_value = "text", value_parser = ["text", "json"])]
     pub format: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub template: TemplateArgs,
+
+    /// Output: `human` (like a compiler, with the source line) or `json` (for tools).
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: CheckFormat,
+
+    /// Fail (exit 1) on warnings too, not only on errors.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CheckFormat {
+    Human,
+    Json,
 }

@@ -2,6 +2,7 @@
 //! Only this crate wires the library crates together.
 
 mod args;
+mod check;
 mod invoke;
 mod invoker;
 mod load;
@@ -23,6 +24,7 @@ fn main() -> ExitCode {
         args::Command::Token(args) => token::run(args),
         args::Command::Invoke(args) => invoke::run(args),
         args::Command::Routes(args) => routes::run(args),
+        args::Command::Check(args) => check::run(args),
     };
     match result {
         Ok(code) => code,
