@@ -284,6 +284,7 @@ fn expect_403(server: &Server, case: &str, reply: &Reply, reason: &str) {
         server.logs()
     );
     assert_eq!(reply.body, BODY_403, "{case}");
+    assert_eq!(reply.header("www-authenticate"), None, "{case}");
     let id = request_id(reply);
     let lines = lines_for(server, &id, reason);
     assert!(
@@ -756,6 +757,14 @@ async fn scope_query_v1_cases(server: &Server, k: &Keys, t: &mut Tally) {
     )
     .await;
     expect_200(server, "query-string Bearer token", &reply);
+    // Repeated parameter: the last value counts.
+    let reply = call(
+        server,
+        &format!("/query?access_token=junk&access_token={valid}"),
+        Auth::None,
+    )
+    .await;
+    expect_200(server, "query-string repeated, last wins", &reply);
     // …and a header does not count for it.
     let reply = call(server, "/query", Auth::Header(&valid)).await;
     expect_401(
@@ -771,7 +780,7 @@ async fn scope_query_v1_cases(server: &Server, k: &Keys, t: &mut Tally) {
     )
     .await;
     expect_401(server, "query-string bad token", &reply, "signature");
-    t.ok += 2;
+    t.ok += 3;
     t.cases += 2;
 
     // 41: 1.0 events carry authorizer.claims (stringified) and scopes.

@@ -390,6 +390,110 @@ mod tests {
     }
 
     #[test]
+    fn rules_run_in_documented_order() {
+        // Everything wrong at once: iss is reported first, then aud, then exp, nbf, iat.
+        let bad = json!({"iss":"https://x/","aud":"nope","exp":NOW - 1.0,"nbf":NOW + 99.0,"iat":NOW + 99.0});
+        assert_eq!(err(bad.clone()).description, D_ISSUER);
+        let mut v = bad;
+        v["iss"] = json!("https://t.auth0.com/");
+        assert_eq!(err(v.clone()).description, D_AUDIENCE);
+        v["aud"] = json!("client-a");
+        assert_eq!(err(v.clone()).description, D_EXPIRED);
+        v["exp"] = json!(NOW + 60.0);
+        assert_eq!(err(v.clone()).description, D_NOT_YET);
+        v["nbf"] = json!(NOW - 1.0);
+        assert_eq!(err(v.clone()).description, D_IAT);
+        v["iat"] = json!(NOW - 1.0);
+        check(&config(), &claims(v), NOW).expect("all fixed");
+    }
+
+    #[test]
+    fn numeric_dates_must_be_numbers() {
+        for (name, description) in [("exp", D_EXPIRED), ("nbf", D_NOT_YET), ("iat", D_IAT)] {
+            for bad in [
+                json!("1700000000"),
+                json!(true),
+                json!([1]),
+                json!({"t": 1}),
+            ] {
+                let mut v = good();
+                v[name] = bad.clone();
+                let e = err(v);
+                assert_eq!(e.description, description, "{name} {bad}");
+                assert!(
+                    e.reason
+                        .starts_with(&format!("{name} must be a number of seconds since 1970")),
+                    "{}",
+                    e.reason
+                );
+            }
+        }
+        // A null nbf/iat is treated as absent; a null exp as missing.
+        let mut v = good();
+        v["nbf"] = Value::Null;
+        v["iat"] = Value::Null;
+        check(&config(), &claims(v), NOW).expect("null nbf/iat");
+        let mut v = good();
+        v["exp"] = Value::Null;
+        assert_eq!(err(v).description, D_NO_EXP);
+        // Large and negative numbers are just numbers.
+        let mut v = good();
+        v["exp"] = json!(u64::MAX);
+        v["iat"] = json!(-5);
+        check(&config(), &claims(v), NOW).expect("huge exp, negative iat");
+    }
+
+    #[test]
+    fn audience_edge_cases() {
+        // Array elements that are not strings never match; an empty array matches nothing.
+        let mut v = good();
+        v["aud"] = json!([1, null, {"a": "client-a"}, ["client-a"]]);
+        assert!(err(v).reason.contains("no element of aud"));
+        let mut v = good();
+        v["aud"] = json!([]);
+        assert!(err(v).reason.contains("no element of aud []"));
+        // aud: null counts as present (so client_id is not consulted).
+        let mut v = good();
+        v["aud"] = Value::Null;
+        v["client_id"] = json!("client-a");
+        assert!(err(v).reason.contains("neither a string nor an array"));
+        // client_id that is not a string.
+        let mut v = good();
+        v.as_object_mut().map(|m| m.remove("aud"));
+        v["client_id"] = json!(["client-a"]);
+        assert!(err(v).reason.contains("client_id is not a string"));
+        // Matching is exact: case and trailing slashes matter.
+        for near in [
+            "HTTPS://api.example.test",
+            "https://api.example.test/",
+            " client-a",
+        ] {
+            let mut v = good();
+            v["aud"] = json!(near);
+            assert_eq!(err(v).description, D_AUDIENCE, "{near}");
+        }
+        // An authorizer without audiences accepts no token.
+        let none = JwtConfig {
+            issuer: "https://t.auth0.com/".into(),
+            audience: vec![],
+        };
+        assert!(check(&none, &claims(good()), NOW).is_err());
+    }
+
+    #[test]
+    fn scope_claims_of_other_types_are_ignored() {
+        assert!(scopes(&claims(json!({"scope": 5, "scp": {"a": 1}}))).is_empty());
+        assert_eq!(
+            scopes(&claims(json!({"scp": ["a b", 7, null, "c"]}))),
+            ["a", "b", "c"]
+        );
+        assert_eq!(scopes(&claims(json!({"scope": "a a  a"}))), ["a"]);
+        // Scope names are case-sensitive.
+        let have = scopes(&claims(json!({"scope": "Read"})));
+        assert!(check_scopes(&have, &["read".into()]).is_err());
+    }
+
+    #[test]
     fn human_durations() {
         assert_eq!(human(59.0), "59 s");
         assert_eq!(human(180.0), "3 min");
