@@ -2,13 +2,15 @@
 //! API, stage, route key, authorizer and scopes, integration, function, payload version, and
 //! whether API Gateway may invoke the function.
 //!
-//! The last column is `unknown` for now: the invoke-permission evaluation (`stackgate-iam`) is not
-//! wired in yet.
+//! The last column comes from `stackgate-iam`, the evaluation the gateway runs per request:
+//! `yes`, `no` (with the reason in JSON), `unchecked` (an external role or function stackgate
+//! cannot see), or `-` when the route invokes no Lambda function.
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use serde_json::{Value, json};
+use stackgate_iam::invoke::{Plan, RouteInput, plan};
 use stackgate_template::Model;
 
 use crate::args::RoutesArgs;
@@ -36,9 +38,58 @@ fn all_rows(model: &Model) -> Vec<RouteRow> {
         .collect()
 }
 
-/// Whether API Gateway may invoke the route's function: not evaluated yet.
-fn may_invoke(_model: &Model, _row: &RouteRow) -> &'static str {
-    "unknown"
+/// Methods an `ANY` route may be called with.
+const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+
+/// Whether API Gateway may invoke the route's function: `yes`, `no`, `unchecked` or `-`, and
+/// why when not `yes`.
+fn may_invoke(model: &Model, row: &RouteRow) -> (&'static str, Option<String>) {
+    let Some(route) = model
+        .routes
+        .iter()
+        .find(|r| r.api == row.api && r.route_key == row.route_key)
+    else {
+        return ("-", None);
+    };
+    let Some(integration) = route
+        .integration
+        .as_deref()
+        .and_then(|id| model.integrations.iter().find(|i| i.logical_id == id))
+    else {
+        return ("-", None);
+    };
+    let Some(target) = &integration.function else {
+        return ("-", None);
+    };
+    if integration.integration_type != "AWS_PROXY" {
+        return ("-", None);
+    }
+    match plan(&RouteInput {
+        model,
+        route,
+        integration,
+        target,
+    }) {
+        Plan::Trusted { warning } => ("unchecked", Some(warning)),
+        Plan::Fixed(Ok(())) => ("yes", None),
+        Plan::Fixed(Err(denial)) => ("no", Some(denial.missing)),
+        Plan::Permissions(p) => {
+            for stage in &row.stages {
+                let ok = p.check(stage, None).is_ok()
+                    || p.route.as_ref().is_some_and(|(method, path)| {
+                        method == "ANY"
+                            && METHODS
+                                .iter()
+                                .any(|m| p.check(stage, Some((m, path))).is_ok())
+                    });
+                if !ok {
+                    let why = p.check(stage, None).err().map(|d| d.missing);
+                    return ("no", why);
+                }
+            }
+            ("yes", None)
+        }
+    }
 }
 
 fn authorizer_label(row: &RouteRow) -> String {
@@ -88,7 +139,7 @@ fn table(model: &Model, rows: &[RouteRow]) -> String {
                 },
                 function_label(r),
                 r.payload_version.clone().unwrap_or_else(|| "-".to_owned()),
-                may_invoke(model, r).to_owned(),
+                may_invoke(model, r).0.to_owned(),
             ]
         })
         .collect();
@@ -122,6 +173,7 @@ fn row_json(model: &Model, r: &RouteRow) -> Value {
         .iter()
         .find(|a| a.logical_id == r.api)
         .map(|a| a.id.clone());
+    let (may, why) = may_invoke(model, r);
     json!({
         "api": r.api,
         "apiId": api_id,
@@ -135,6 +187,7 @@ fn row_json(model: &Model, r: &RouteRow) -> Value {
         "function": r.function,
         "functionLogicalId": r.function_logical_id,
         "payloadFormatVersion": r.payload_version,
-        "mayInvoke": may_invoke(model, r),
+        "mayInvoke": may,
+        "mayInvokeReason": why,
     })
 }

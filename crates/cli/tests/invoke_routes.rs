@@ -377,11 +377,44 @@ fn routes_as_text_and_json() {
     assert_eq!(secure["function"], "echo");
     assert_eq!(secure["functionLogicalId"], "EchoFunction");
     assert_eq!(secure["payloadFormatVersion"], "2.0");
-    assert!(secure["mayInvoke"].is_string());
+    assert_eq!(secure["mayInvoke"], "yes");
     let python = rows
         .iter()
         .find(|r| r["routeKey"] == "GET /python")
         .unwrap();
     assert_eq!(python["authorizationType"], "NONE");
     assert_eq!(python["authorizer"], Value::Null);
+}
+
+#[test]
+fn routes_show_a_missing_invoke_permission() {
+    let template = example();
+    let text = std::fs::read_to_string(&template).unwrap();
+    let without_role = text.replace(
+        "      CredentialsArn: !GetAtt ApiGatewayInvokeRole.Arn\n",
+        "",
+    );
+    assert_ne!(text, without_role);
+    std::fs::write(&template, without_role).unwrap();
+
+    let o = stackgate(&["routes"], &template, None);
+    assert!(o.status.success(), "{}", err(&o));
+    let row = out(&o)
+        .lines()
+        .find(|l| l.contains("GET /test"))
+        .unwrap()
+        .to_string();
+    assert!(row.trim_end().ends_with(" no"), "{row}");
+
+    let o = stackgate(&["routes", "--format", "json"], &template, None);
+    let rows: Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(rows[0]["mayInvoke"], "no");
+    assert!(
+        rows[0]["mayInvokeReason"]
+            .as_str()
+            .unwrap()
+            .contains("GET /test"),
+        "{}",
+        rows[0]
+    );
 }
