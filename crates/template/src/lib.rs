@@ -12,6 +12,7 @@ pub mod model;
 pub mod model_build;
 pub mod node;
 pub mod parameters;
+pub mod sam;
 
 use std::path::Path;
 
@@ -108,9 +109,23 @@ pub fn load_str(text: &str, path: &Path, options: &LoadOptions) -> Loaded {
             diagnostics,
         };
     };
-    let (model, more) = model_build::build(&root, path, options);
-    let parse_failed = !diagnostics.is_empty();
+    // SAM: expand to plain CloudFormation first, as AWS's transform does.
+    let mut sam_notes = None;
+    let root = if sam::is_sam(&root) {
+        let e = sam::expand(&root, path);
+        diagnostics.extend(e.diagnostics);
+        sam_notes = Some((e.not_emulated, e.ignored_properties));
+        e.root
+    } else {
+        root
+    };
+    let (mut model, more) = model_build::build(&root, path, options);
+    let parse_failed = diagnostics.iter().any(Diagnostic::is_error);
     diagnostics.extend(more);
+    if let (Some(m), Some((not_emulated, ignored))) = (model.as_mut(), sam_notes) {
+        m.not_emulated.extend(not_emulated);
+        m.ignored_properties.extend(ignored);
+    }
     Loaded {
         model: if parse_failed { None } else { model },
         diagnostics,

@@ -669,7 +669,9 @@ impl<'a> Builder<'a> {
                 }
             }
             let reason = if rtype.starts_with("AWS::Serverless::") {
-                "SAM resource types need `Transform: AWS::Serverless-2016-10-31`, and SAM is not supported yet".to_string()
+                format!(
+                    "stackgate expands AWS::Serverless::Function and AWS::Serverless::HttpApi (with `Transform: AWS::Serverless-2016-10-31`), not {rtype}; Ref and Fn::GetAtt on it give stable placeholders"
+                )
             } else {
                 format!(
                     "stackgate does not emulate {rtype}; Ref and Fn::GetAtt on it give stable placeholders"

@@ -456,7 +456,7 @@ fn sam_openapi_websocket_import_and_s3_code() {
         &load_yaml(
             "Transform: AWS::Serverless-2016-10-31\nResources:\n  F: {Type: 'AWS::Serverless::Function'}\n",
         ),
-        "SAM templates are not supported yet",
+        "'CodeUri' (a local directory or .zip, relative to the template) or 'InlineCode'",
     );
     expect_error(
         &load_yaml(
