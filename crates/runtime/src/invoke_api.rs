@@ -494,6 +494,12 @@ async fn invoke(
         None => None,
     };
     let request_id = logs::uuid_v4();
+    tracing::info!(
+        target: "stackgate::lambda_api",
+        function = %spec.name,
+        request_id = %request_id,
+        "Invoke ({kind:?}) {name}"
+    );
     let invocation = Invocation {
         payload,
         qualifier: None,
