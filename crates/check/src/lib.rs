@@ -111,4 +111,8 @@ pub const CODES: &[(&str, &str)] = &[
     ),
     ("SG017", "Handler names a file or export not in the code"),
     ("SG018", "Authorization: Bearer <token> is accepted (info)"),
+    (
+        "SG019",
+        "payload 1.0 integration whose function never sets statusCode (500)",
+    ),
 ];

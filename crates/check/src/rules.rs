@@ -33,6 +33,7 @@ pub fn run(model: &Model, source: &str) -> Vec<Finding> {
     cx.route_keys();
     cx.timeouts();
     cx.handlers();
+    cx.v1_responses();
     cx.out
 }
 
@@ -520,6 +521,69 @@ impl Cx<'_> {
 fn integration_of<'m>(model: &'m Model, route: &Route) -> Option<&'m Integration> {
     let id = route.integration.as_ref()?;
     model.integrations.iter().find(|i| &i.logical_id == id)
+}
+
+impl Cx<'_> {
+    /// SG019: a payload 1.0 integration whose function's code never mentions `statusCode` (a
+    /// 1.0 response without one is answered 500).
+    fn v1_responses(&mut self) {
+        let model = self.model;
+        let mut seen = BTreeSet::new();
+        for i in &model.integrations {
+            if i.payload_format_version.as_deref() != Some("1.0") {
+                continue;
+            }
+            let Some(target) = &i.function else { continue };
+            let Some(f) = model.functions.iter().find(|f| f.arn == target.arn) else {
+                continue;
+            };
+            let Some(text) = code_text(f) else { continue };
+            if text.contains("statusCode") || !seen.insert(f.logical_id.clone()) {
+                continue;
+            }
+            let prop: &[&str] = match f.code {
+                Code::Inline(_) => &["Code", "ZipFile"],
+                Code::Path(_) => &["Handler"],
+            };
+            self.push(
+                "SG019",
+                Severity::Warning,
+                &f.logical_id,
+                prop,
+                &f.location,
+                format!(
+                    "integration {} uses payload format 1.0, and function {}'s code never sets statusCode: API Gateway answers a 1.0 response without statusCode with 500 Internal Server Error",
+                    i.logical_id, f.logical_id
+                ),
+                Some("return { statusCode: 200, headers: {...}, body: \"a string\" } (or use PayloadFormatVersion \"2.0\", where any JSON is a 200)".to_owned()),
+            );
+        }
+    }
+}
+
+/// The handler's source text (inline code, or the handler file in a local code directory).
+fn code_text(f: &Function) -> Option<String> {
+    let node = f.runtime.starts_with("nodejs");
+    let python = f.runtime.starts_with("python");
+    if !node && !python {
+        return None;
+    }
+    match &f.code {
+        Code::Inline(src) => Some(src.clone()),
+        Code::Path(dir) => {
+            let (file, _) = f.handler.rsplit_once('.')?;
+            let candidates: Vec<std::path::PathBuf> = if node {
+                ["js", "mjs", "cjs"]
+                    .iter()
+                    .map(|ext| dir.join(format!("{file}.{ext}")))
+                    .collect()
+            } else {
+                vec![dir.join(format!("{}.py", file.replace('.', "/")))]
+            };
+            let found = candidates.iter().find(|p| p.is_file())?;
+            std::fs::read_to_string(found).ok()
+        }
+    }
 }
 
 /// `GET /a/{b}` → `GET /a/{}`: keys that AWS treats as the same.
