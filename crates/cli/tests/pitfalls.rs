@@ -334,3 +334,24 @@ fn examples_and_fixtures_pass_check_quickly() {
     assert_eq!(code, 0, "{findings:#?}");
     assert!(started.elapsed() < std::time::Duration::from_secs(2));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn responses_aws_cannot_map_are_500_and_explained() {
+    let path = fixture("responses.yaml");
+    cfn_lint_accepts(&path);
+    let server = Server::start(&path, &[]);
+    assert_eq!(get(&format!("{}/fine", server.url)).await.status, 200);
+    for (route, needle) in [
+        ("/oversized", "ResponseSizeTooLarge"),
+        ("/object-body", "not a string"),
+        ("/bad-status", "teapot"),
+    ] {
+        let reply = get(&format!("{}{route}", server.url)).await;
+        assert_eq!(reply.status, 500, "{route}: {}", server.logs());
+        assert_eq!(reply.body, r#"{"message":"Internal Server Error"}"#);
+        let logs = server.wait_for_log(needle);
+        assert!(logs.contains(needle), "{route}: {needle:?} not in:\n{logs}");
+    }
+    // What it should have returned is in the log too.
+    assert!(server.logs().contains(r#"return {"statusCode": 200"#));
+}
