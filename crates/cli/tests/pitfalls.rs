@@ -293,7 +293,7 @@ fn check_human_output_has_the_source_line_and_a_caret() {
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
     let line = line_of(&path, "IntegrationUri:");
-    assert!(text.contains(&format!("error[SG001]")), "{text}");
+    assert!(text.contains("error[SG001]"), "{text}");
     assert!(
         text.contains(&format!("no-permission.yaml:{line}:7")),
         "{text}"
