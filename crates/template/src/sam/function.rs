@@ -324,6 +324,24 @@ fn code_uri(c: &Node, path: &str, sink: &mut Sink) -> Option<Node> {
     }
 }
 
+/// The text an ARN node stands for, `${AWS::Partition}` read as `aws` (to compare them).
+fn arn_key(node: &Node) -> Option<String> {
+    let text = node.as_str()?;
+    match node.tag.as_deref() {
+        None | Some("!Sub") => Some(text.replace("${AWS::Partition}", "aws")),
+        Some(_) => None,
+    }
+}
+
+/// The translator adds a managed policy ARN only once.
+fn push_unique(list: &mut Vec<Node>, node: Node) {
+    let key = arn_key(&node);
+    if key.is_some() && list.iter().any(|n| arn_key(n) == key) {
+        return;
+    }
+    list.push(node);
+}
+
 /// The generated execution role (`{Fn}Role`).
 fn role(
     id: &str,
@@ -376,12 +394,12 @@ fn role(
         };
         for (i, item) in items.into_iter().enumerate() {
             if is_intrinsic(item) {
-                managed.push(item.clone());
+                push_unique(&mut managed, item.clone());
             } else if let Some(s) = item.as_str() {
                 if s.starts_with("arn:") {
-                    managed.push(item.clone());
+                    push_unique(&mut managed, item.clone());
                 } else {
-                    managed.push(managed_policy_arn(s, item));
+                    push_unique(&mut managed, managed_policy_arn(s, item));
                 }
             } else if item.get("Statement").is_some() {
                 inline.push(map(

@@ -430,10 +430,8 @@ fn unsupported_features_are_named() {
     assert_eq!(role.policies.len(), 1);
     assert_eq!(
         role.managed_policy_arns,
-        vec![
-            "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
-            "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
-        ]
+        vec!["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"],
+        "the translator adds a managed policy once"
     );
 }
 
