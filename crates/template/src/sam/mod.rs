@@ -325,7 +325,26 @@ fn expand_resources(resources: &Node, globals: &globals::Globals, sink: &mut Sin
         let at = node.clone();
         out.push((scalar(&gid, &at), node));
     }
-    // Keep the user's order for the APIs' resources where possible: not needed for evaluation.
+    // A generated logical id may not clash with one of the template's (or another generated one).
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut deduped: Vec<(Node, Node)> = Vec::new();
+    for (k, v) in out {
+        let id = k.as_str().unwrap_or_default().to_string();
+        if let Some(first) = seen.get(&id) {
+            let first_line = deduped
+                .get(*first)
+                .map_or(0, |(fk, _): &(Node, Node)| fk.line);
+            sink.error(
+                &k,
+                &format!("Resources.{id}"),
+                format!("the SAM expansion generates the logical id `{id}`, which is already used (line {first_line}): rename one of them"),
+            );
+            continue;
+        }
+        seen.insert(id, deduped.len());
+        deduped.push((k, v));
+    }
+    let out = deduped;
     Node {
         value: NodeValue::Map(out),
         tag: resources.tag.clone(),

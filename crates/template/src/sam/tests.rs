@@ -473,3 +473,39 @@ fn diagnostics_from_the_model_builder_point_at_sam_lines() {
     );
     let _ = Path::new("");
 }
+
+#[test]
+fn generated_ids_may_not_clash() {
+    expect_error(
+        &format!("Resources:{FN}  FnRole:\n    Type: AWS::SQS::Queue\n"),
+        "generates the logical id `FnRole`, which is already used",
+    );
+}
+
+#[test]
+fn json_sam_templates_with_long_form_intrinsics() {
+    let text = r#"{
+  "Transform": ["AWS::Serverless-2016-10-31"],
+  "Resources": {
+    "Api": {"Type": "AWS::Serverless::HttpApi", "Properties": {"StageName": "v1"}},
+    "Fn": {
+      "Type": "AWS::Serverless::Function",
+      "Properties": {
+        "Runtime": "nodejs22.x", "Handler": "index.handler", "InlineCode": "x",
+        "Events": {"E": {"Type": "HttpApi", "Properties": {"ApiId": {"Ref": "Api"}, "Path": "/p/{id}", "Method": "GET"}}}
+      }
+    }
+  },
+  "Outputs": {"Id": {"Value": {"Ref": "Api"}}}
+}"#;
+    let l = load_str(text, &dir().join("template.json"), &LoadOptions::default());
+    let msgs: Vec<String> = l.diagnostics.iter().map(ToString::to_string).collect();
+    let m = l.model.unwrap_or_else(|| panic!("{msgs:#?}"));
+    let id = api_id(&m, "Api");
+    assert_eq!(m.stages[0].logical_id, "Apiv1Stage");
+    assert_eq!(
+        source_arn(&m, "FnEPermission"),
+        format!("arn:aws:execute-api:us-east-1:123456789012:{id}/*/GET/p/*")
+    );
+    assert_eq!(m.outputs[0].value, id);
+}
