@@ -12,7 +12,7 @@
 //! not have ([`ApiFunction`]).
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::SystemTime;
 
 use axum::Router;
@@ -51,24 +51,37 @@ pub struct ApiFunction {
 /// The Invoke API of one runtime.
 pub struct InvokeApi {
     runtime: Arc<Runtime>,
+    /// Replaced by [`InvokeApi::update`] when the functions change (hot reload).
+    directory: RwLock<Directory>,
+    last_modified: String,
+}
+
+/// Names, details and revisions of the functions the API answers for.
+#[derive(Default)]
+struct Directory {
     /// Every name a function answers to → its function name.
     names: HashMap<String, String>,
     details: HashMap<String, ApiFunction>,
-    last_modified: String,
     revisions: HashMap<String, String>,
 }
 
-impl InvokeApi {
-    pub fn new(runtime: Arc<Runtime>, functions: Vec<ApiFunction>) -> Self {
+impl Directory {
+    /// `revisions` of functions that keep theirs (unchanged since the previous directory).
+    fn build(
+        runtime: &Runtime,
+        functions: Vec<ApiFunction>,
+        mut revisions: HashMap<String, String>,
+    ) -> Self {
         let mut names = HashMap::new();
-        let mut revisions = HashMap::new();
+        let mut kept = HashMap::new();
         for spec in runtime.functions() {
             names.insert(spec.name.clone(), spec.name.clone());
-            revisions.insert(spec.name.clone(), logs::uuid_v4());
+            let revision = revisions.remove(&spec.name).unwrap_or_else(logs::uuid_v4);
+            kept.insert(spec.name.clone(), revision);
         }
         let mut details = HashMap::new();
         for f in functions {
-            if runtime.function(&f.name).is_none() {
+            if !kept.contains_key(&f.name) {
                 continue;
             }
             for alias in &f.aliases {
@@ -77,13 +90,42 @@ impl InvokeApi {
             }
             details.insert(f.name.clone(), f);
         }
-        InvokeApi {
-            runtime,
+        Directory {
             names,
             details,
-            last_modified: last_modified(SystemTime::now()),
-            revisions,
+            revisions: kept,
         }
+    }
+}
+
+impl InvokeApi {
+    pub fn new(runtime: Arc<Runtime>, functions: Vec<ApiFunction>) -> Self {
+        let directory = Directory::build(&runtime, functions, HashMap::new());
+        InvokeApi {
+            runtime,
+            directory: RwLock::new(directory),
+            last_modified: last_modified(SystemTime::now()),
+        }
+    }
+
+    /// After [`Runtime::update`]: the functions' names and details anew; `changed` functions
+    /// (replaced) get a new `RevisionId`.
+    pub fn update(&self, functions: Vec<ApiFunction>, changed: &[String]) {
+        let mut directory = self
+            .directory
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut revisions = std::mem::take(&mut directory.revisions);
+        for name in changed {
+            revisions.remove(name);
+        }
+        *directory = Directory::build(&self.runtime, functions, revisions);
+    }
+
+    fn directory(&self) -> std::sync::RwLockReadGuard<'_, Directory> {
+        self.directory
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The axum router answering the Invoke API.
@@ -116,7 +158,7 @@ impl InvokeApi {
 
     /// Resolves a `FunctionName` (name, logical id, full or partial ARN, with an optional
     /// `:qualifier`) and the `Qualifier` query parameter to a function.
-    fn resolve(&self, raw: &str, query_qualifier: Option<&str>) -> Result<&FunctionSpec, ApiError> {
+    fn resolve(&self, raw: &str, query_qualifier: Option<&str>) -> Result<FunctionSpec, ApiError> {
         let parsed = parse_function_name(raw).ok_or_else(|| {
             ApiError::validation(format!(
                 "1 validation error detected: Value '{raw}' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{{2}}(-gov)?-[a-z]+-\\d{{1}}:)?(\\d{{12}}:)?(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?"
@@ -130,10 +172,8 @@ impl InvokeApi {
             }
             (a, b) => a.or(b),
         };
-        let spec = self
-            .names
-            .get(parsed.name)
-            .and_then(|name| self.runtime.function(name));
+        let name = self.directory().names.get(parsed.name).cloned();
+        let spec = name.and_then(|name| self.runtime.function(&name));
         let not_found = |spec_arn: Option<&str>| {
             let base = spec_arn.map_or_else(
                 || self.arn_for_unknown(parsed.region, parsed.account, parsed.name),
@@ -185,7 +225,8 @@ impl InvokeApi {
 
     /// `FunctionConfiguration` (reference §5.2).
     fn configuration(&self, spec: &FunctionSpec) -> Value {
-        let details = self.details.get(&spec.name);
+        let directory = self.directory();
+        let details = directory.details.get(&spec.name);
         let mut config = json!({
             "FunctionName": spec.name,
             "FunctionArn": spec.arn,
@@ -200,7 +241,7 @@ impl InvokeApi {
             "CodeSha256": code_sha256(&spec.code),
             "Version": "$LATEST",
             "TracingConfig": {"Mode": "PassThrough"},
-            "RevisionId": self.revisions.get(&spec.name).cloned().unwrap_or_default(),
+            "RevisionId": directory.revisions.get(&spec.name).cloned().unwrap_or_default(),
             "State": "Active",
             "LastUpdateStatus": "Successful",
             "PackageType": "Zip",
@@ -421,7 +462,7 @@ async fn get_function(
         CodeSource::Path(path) => format!("file://{}", path.display()),
     };
     let mut body = json!({
-        "Configuration": api.configuration(spec),
+        "Configuration": api.configuration(&spec),
         "Code": {"RepositoryType": "S3", "Location": location},
         "Tags": {},
     });
@@ -440,7 +481,7 @@ async fn get_configuration(
     Query(query): Params,
 ) -> Result<Response, ApiError> {
     let spec = api.resolve(&name, query.get("Qualifier").map(String::as_str))?;
-    Ok(ok_json(api.configuration(spec)))
+    Ok(ok_json(api.configuration(&spec)))
 }
 
 fn ok_json(body: Value) -> Response {

@@ -13,16 +13,16 @@ mod logs;
 mod pool;
 mod runtimes;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
 
 /// Everything needed to run one function.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FunctionSpec {
     /// Function name (`AWS_LAMBDA_FUNCTION_NAME`); the key `invoke` takes.
     pub name: String,
@@ -109,23 +109,55 @@ pub enum InvokeError {
 
 /// All functions of a stack; each with its pool of execution environments.
 pub struct Runtime {
-    pools: HashMap<String, Arc<pool::FunctionPool>>,
+    /// Swapped function by function by [`Runtime::update`]; an invoke holds the lock only to
+    /// clone its pool's `Arc`.
+    pools: RwLock<HashMap<String, Arc<pool::FunctionPool>>>,
     shared: Arc<pool::Shared>,
+    max_environments: usize,
+}
+
+/// What [`Runtime::update`] did, by function name (each list sorted).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UpdateSummary {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    /// Configuration or code changed: a fresh pool; the old environments finish their
+    /// invocations and are shut down.
+    pub replaced: Vec<String>,
+}
+
+impl UpdateSummary {
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty() && self.replaced.is_empty()
+    }
 }
 
 impl Runtime {
     /// Starts nothing: environments start at their function's first invoke.
     pub fn new(functions: Vec<FunctionSpec>, options: RuntimeOptions) -> Self {
         let shared = pool::Shared::new(options.work_dir);
+        let max_environments = options.max_environments;
         let pools = functions
             .into_iter()
             .map(|spec| {
                 let name = spec.name.clone();
-                let pool = pool::FunctionPool::new(spec, shared.clone(), options.max_environments);
+                let pool = pool::FunctionPool::new(spec, shared.clone(), max_environments);
                 (name, pool)
             })
             .collect();
-        Runtime { pools, shared }
+        Runtime {
+            pools: RwLock::new(pools),
+            shared,
+            max_environments,
+        }
+    }
+
+    fn pool(&self, function: &str) -> Option<Arc<pool::FunctionPool>> {
+        self.pools
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(function)
+            .cloned()
     }
 
     /// Runs one invocation in a free (or new) environment and waits for its end. Dropping the
@@ -136,10 +168,8 @@ impl Runtime {
         invocation: Invocation,
     ) -> Result<InvocationResult, InvokeError> {
         let pool = self
-            .pools
-            .get(function)
-            .ok_or_else(|| InvokeError::NotFound(function.to_owned()))?
-            .clone();
+            .pool(function)
+            .ok_or_else(|| InvokeError::NotFound(function.to_owned()))?;
         let permit = pool.acquire().await?;
         let (tx, rx) = tokio::sync::oneshot::channel();
         tokio::spawn(async move {
@@ -155,22 +185,92 @@ impl Runtime {
         })
     }
 
-    /// The function called `name`, as given to [`Runtime::new`].
-    pub fn function(&self, name: &str) -> Option<&FunctionSpec> {
-        self.pools.get(name).map(|p| p.spec())
+    /// The function called `name`, as last given to [`Runtime::new`] or [`Runtime::update`].
+    pub fn function(&self, name: &str) -> Option<FunctionSpec> {
+        self.pool(name).map(|p| p.spec().clone())
     }
 
     /// Every function, sorted by name.
-    pub fn functions(&self) -> Vec<&FunctionSpec> {
-        let mut all: Vec<&FunctionSpec> = self.pools.values().map(|p| p.spec()).collect();
+    pub fn functions(&self) -> Vec<FunctionSpec> {
+        let mut all: Vec<FunctionSpec> = self
+            .pools
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .map(|p| p.spec().clone())
+            .collect();
         all.sort_by(|a, b| a.name.cmp(&b.name));
         all
+    }
+
+    /// Replaces the set of functions (hot reload). A function whose spec is unchanged and whose
+    /// name is not in `code_changed` keeps its pool and warm environments. A changed one gets a
+    /// fresh pool: new invocations start new environments (reading the code anew), invocations
+    /// in flight finish on the old environments, which are then shut down. Removed functions are
+    /// shut down the same way; added ones start on their first invoke.
+    pub fn update(
+        &self,
+        specs: Vec<FunctionSpec>,
+        code_changed: &HashSet<String>,
+    ) -> UpdateSummary {
+        let mut summary = UpdateSummary::default();
+        let mut retired = Vec::new();
+        {
+            let mut pools = self.pools.write().unwrap_or_else(PoisonError::into_inner);
+            let mut next = HashMap::with_capacity(specs.len());
+            for spec in specs {
+                let name = spec.name.clone();
+                match pools.remove(&name) {
+                    Some(old) if old.spec() == &spec && !code_changed.contains(&name) => {
+                        next.insert(name, old);
+                    }
+                    Some(old) => {
+                        retired.push(old);
+                        let pool = pool::FunctionPool::new(
+                            spec,
+                            self.shared.clone(),
+                            self.max_environments,
+                        );
+                        next.insert(name.clone(), pool);
+                        summary.replaced.push(name);
+                    }
+                    None => {
+                        let pool = pool::FunctionPool::new(
+                            spec,
+                            self.shared.clone(),
+                            self.max_environments,
+                        );
+                        next.insert(name.clone(), pool);
+                        summary.added.push(name);
+                    }
+                }
+            }
+            for (name, old) in pools.drain() {
+                retired.push(old);
+                summary.removed.push(name);
+            }
+            *pools = next;
+        }
+        for pool in retired {
+            pool.retire();
+        }
+        summary.added.sort();
+        summary.removed.sort();
+        summary.replaced.sort();
+        summary
     }
 
     /// Stops every environment process.
     pub async fn shutdown(&self) {
         self.shared.closed.store(true, Ordering::Release);
-        for pool in self.pools.values() {
+        let pools: Vec<_> = self
+            .pools
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect();
+        for pool in pools {
             pool.clear();
         }
         self.shared.kill_all();

@@ -100,6 +100,9 @@ pub struct FunctionPool {
     limit: Arc<Semaphore>,
     idle: Mutex<Vec<Tracked>>,
     config: OnceCell<Arc<EnvConfig>>,
+    /// Replaced or removed by a reload: environments finishing an invocation are shut down
+    /// instead of kept warm.
+    retired: AtomicBool,
 }
 
 impl FunctionPool {
@@ -115,6 +118,7 @@ impl FunctionPool {
             limit: Arc::new(Semaphore::new(permits)),
             idle: Mutex::new(Vec::new()),
             config: OnceCell::new(),
+            retired: AtomicBool::new(false),
         })
     }
 
@@ -185,8 +189,15 @@ impl FunctionPool {
             else {
                 continue;
             };
-            if ended.reusable && !self.shared.closed.load(Ordering::Acquire) {
-                lock(&self.idle).push(tracked);
+            if ended.reusable
+                && !self.shared.closed.load(Ordering::Acquire)
+                && !self.retired.load(Ordering::Acquire)
+            {
+                let mut idle = lock(&self.idle);
+                // Checked again under the lock: `retire` clears the idle list under it.
+                if !self.retired.load(Ordering::Acquire) {
+                    idle.push(tracked);
+                }
             }
             return Ok(ended.result);
         }
@@ -266,6 +277,17 @@ impl FunctionPool {
     /// Kills the idle environments.
     pub fn clear(&self) {
         lock(&self.idle).clear();
+    }
+
+    /// Takes the pool out of service (its function was replaced or removed): idle environments
+    /// are shut down now, busy ones when their invocation ends.
+    pub fn retire(&self) {
+        let idle = {
+            let mut idle = lock(&self.idle);
+            self.retired.store(true, Ordering::Release);
+            std::mem::take(&mut *idle)
+        };
+        drop(idle);
     }
 }
 
