@@ -11,6 +11,7 @@ mod auth;
 mod clf_time;
 mod error;
 mod events;
+mod handle;
 pub mod offline;
 mod permissions;
 mod pipeline;
@@ -35,6 +36,7 @@ use crate::router::Router;
 use crate::stage::{StageInfo, Stages};
 
 pub use crate::error::GatewayError;
+pub use crate::handle::GatewayHandle;
 
 /// API Gateway's request payload quota.
 pub const MAX_BODY_BYTES: u64 = 10 * 1024 * 1024;

@@ -15,6 +15,16 @@ use crate::pipeline::{self, ConnInfo};
 /// Accepts connections until the process ends. Accept errors (e.g. too many open files) are
 /// logged and retried, not fatal.
 pub async fn serve(gw: Arc<Gateway>, listener: TcpListener) -> std::io::Result<()> {
+    serve_with(move || Arc::clone(&gw), listener).await
+}
+
+/// [`serve`] with the gateway chosen per request by `current` (hot reload: see
+/// [`crate::GatewayHandle`]); a request keeps the gateway it started with to its end.
+pub async fn serve_with<F>(current: F, listener: TcpListener) -> std::io::Result<()>
+where
+    F: Fn() -> Arc<Gateway> + Send + Sync + 'static,
+{
+    let current = Arc::new(current);
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -33,10 +43,10 @@ pub async fn serve(gw: Arc<Gateway>, listener: TcpListener) -> std::io::Result<(
         };
         let _ = stream.set_nodelay(true);
         let conn = ConnInfo { peer, local };
-        let gw = Arc::clone(&gw);
+        let current = Arc::clone(&current);
         tokio::spawn(async move {
             let service = service_fn(move |req| {
-                let gw = Arc::clone(&gw);
+                let gw = current();
                 async move { Ok::<_, Infallible>(pipeline::handle(&gw, conn, req).await) }
             });
             if let Err(e) = http1::Builder::new()
