@@ -399,6 +399,21 @@ impl Plan {
         }
     }
 
+    /// `{Api}.Stage` → the stage's logical id (SAM's referable property `Stage`).
+    pub fn stage_refs(&self) -> Vec<(String, String)> {
+        self.apis
+            .iter()
+            .filter(|a| !a.implicit || a.used)
+            .map(|a| {
+                let name = match a.props.get("StageName") {
+                    None => Some("$default"),
+                    Some(n) => text(n),
+                };
+                (format!("{}.Stage", a.id), stage_logical_id(&a.id, name))
+            })
+            .collect()
+    }
+
     /// The APIs' resources: Api, Stage, Authorizers.
     pub fn finish(self, sink: &mut Sink) -> Vec<(String, Node)> {
         let mut out = Vec::new();

@@ -242,6 +242,11 @@ fn expand_root(root: &Node, sink: &mut Sink) -> Node {
         Some(r) if r.as_map().is_some() => Some(expand_resources(r, &globals, sink)),
         _ => None,
     };
+    let stage_refs = expanded
+        .as_ref()
+        .map(|(_, s)| s.clone())
+        .unwrap_or_default();
+    let expanded = expanded.map(|(r, _)| r);
     let mut out = Vec::new();
     for (k, v) in entries {
         match k.as_str() {
@@ -266,6 +271,13 @@ fn expand_root(root: &Node, sink: &mut Sink) -> Node {
             _ => out.push((k.clone(), v.clone())),
         }
     }
+    if !stage_refs.is_empty() {
+        for (k, v) in &mut out {
+            if matches!(k.as_str(), Some("Resources" | "Outputs")) {
+                rewrite_stage_refs(v, &stage_refs);
+            }
+        }
+    }
     Node {
         value: NodeValue::Map(out),
         tag: root.tag.clone(),
@@ -285,7 +297,58 @@ pub(crate) fn passthrough_attributes(resource: &Node) -> Vec<(String, Node)> {
     out
 }
 
-fn expand_resources(resources: &Node, globals: &globals::Globals, sink: &mut Sink) -> Node {
+/// SAM's referable property `Stage`: `!Ref Api.Stage`, `{Ref: Api.Stage}` and `${Api.Stage}` in
+/// `Fn::Sub` name the generated stage.
+fn rewrite_stage_refs(node: &mut Node, refs: &[(String, String)]) {
+    let short_sub = node.tag.as_deref() == Some("!Sub");
+    let short_ref = node.tag.as_deref() == Some("!Ref");
+    match &mut node.value {
+        NodeValue::Scalar(s, _) => {
+            if short_ref && let Some((_, to)) = refs.iter().find(|(from, _)| from == s) {
+                *s = to.clone();
+            } else if short_sub {
+                for (from, to) in refs {
+                    *s = s.replace(&format!("${{{from}}}"), &format!("${{{to}}}"));
+                }
+            }
+        }
+        NodeValue::Seq(items) => {
+            if short_sub && let Some(first) = items.first_mut() {
+                first.tag = Some("!Sub".to_string());
+                rewrite_stage_refs(first, refs);
+                first.tag = None;
+            }
+            for item in items.iter_mut().skip(usize::from(short_sub)) {
+                rewrite_stage_refs(item, refs);
+            }
+        }
+        NodeValue::Map(entries) => {
+            for (k, v) in entries.iter_mut() {
+                match k.as_str() {
+                    Some("Ref") if v.tag.is_none() => {
+                        v.tag = Some("!Ref".to_string());
+                        rewrite_stage_refs(v, refs);
+                        v.tag = None;
+                    }
+                    Some("Fn::Sub") if v.tag.is_none() => {
+                        v.tag = Some("!Sub".to_string());
+                        rewrite_stage_refs(v, refs);
+                        v.tag = None;
+                    }
+                    _ => rewrite_stage_refs(v, refs),
+                }
+            }
+        }
+    }
+}
+
+type StageRefs = Vec<(String, String)>;
+
+fn expand_resources(
+    resources: &Node,
+    globals: &globals::Globals,
+    sink: &mut Sink,
+) -> (Node, StageRefs) {
     let entries = resources.as_map().unwrap_or_default();
     // Globals first: SAM merges them before anything reads the properties.
     let mut merged: Vec<(Node, Node)> = Vec::new();
@@ -321,6 +384,7 @@ fn expand_resources(resources: &Node, globals: &globals::Globals, sink: &mut Sin
         }
     }
     sink.resource = None;
+    let stage_refs = plan.stage_refs();
     for (gid, node) in plan.finish(sink) {
         let at = node.clone();
         out.push((scalar(&gid, &at), node));
@@ -345,12 +409,15 @@ fn expand_resources(resources: &Node, globals: &globals::Globals, sink: &mut Sin
         deduped.push((k, v));
     }
     let out = deduped;
-    Node {
-        value: NodeValue::Map(out),
-        tag: resources.tag.clone(),
-        line: resources.line,
-        col: resources.col,
-    }
+    (
+        Node {
+            value: NodeValue::Map(out),
+            tag: resources.tag.clone(),
+            line: resources.line,
+            col: resources.col,
+        },
+        stage_refs,
+    )
 }
 
 #[cfg(test)]

@@ -509,3 +509,21 @@ fn json_sam_templates_with_long_form_intrinsics() {
     );
     assert_eq!(m.outputs[0].value, id);
 }
+
+#[test]
+fn api_stage_references_name_the_generated_stage() {
+    let m = model(&format!(
+        "Resources:\n  Api:\n    Type: AWS::Serverless::HttpApi\n    Properties: {{StageName: prod}}\n{FN}      Events:\n        E:\n          Type: HttpApi\n          Properties: {{ApiId: !Ref Api, Path: /e, Method: get}}\nOutputs:\n  A:\n    Value: !Ref Api.Stage\n  B:\n    Value: !Sub 'https://${{Api}}.execute-api.${{AWS::Region}}.amazonaws.com/${{Api.Stage}}'\n  C:\n    Value: {{Ref: Api.Stage}}\n  D:\n    Value: {{'Fn::Sub': ['${{S}}/x', {{S: !Ref Api.Stage}}]}}\n"
+    ));
+    let id = api_id(&m, "Api");
+    let values: Vec<&str> = m.outputs.iter().map(|o| o.value.as_str()).collect();
+    assert_eq!(
+        values,
+        vec![
+            "prod".to_string(),
+            format!("https://{id}.execute-api.us-east-1.amazonaws.com/prod"),
+            "prod".to_string(),
+            "prod/x".to_string()
+        ]
+    );
+}
