@@ -264,7 +264,10 @@ impl Plan {
             ("ApiId", reference(&api_id, at)),
             (
                 "RouteKey",
-                scalar(&route_key, props.get("Path").unwrap_or(at)),
+                scalar(
+                    &imported_route_key(&route_key),
+                    props.get("Path").unwrap_or(at),
+                ),
             ),
             (
                 "Target",
@@ -435,6 +438,20 @@ fn dummy() -> Node {
         tag: None,
         line: 1,
         col: 1,
+    }
+}
+
+/// The route key API Gateway creates from the body's path: without a trailing slash (AWS
+/// strips it on import, as the translator's permission code notes; route keys may not end with
+/// `/` except `/` itself).
+fn imported_route_key(key: &str) -> String {
+    match key.split_once(' ') {
+        Some((method, path)) if path.len() > 1 && path.ends_with('/') => {
+            let trimmed = path.trim_end_matches('/');
+            let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
+            format!("{method} {trimmed}")
+        }
+        _ => key.to_string(),
     }
 }
 
