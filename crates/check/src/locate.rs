@@ -17,8 +17,21 @@ impl Locator {
     /// The position of the deepest node found along `path` (keys; a number indexes a list): the
     /// key's position for map entries.
     pub fn find(&self, path: &[&str]) -> Option<(usize, usize)> {
+        self.walk(path).map(|(pos, _)| pos)
+    }
+
+    /// Like [`find`](Self::find), but only when every step of `path` is in the text.
+    pub fn find_exact(&self, path: &[&str]) -> Option<(usize, usize)> {
+        self.walk(path)
+            .filter(|&(_, matched)| matched == path.len())
+            .map(|(pos, _)| pos)
+    }
+
+    /// The position of the deepest step of `path` found, and how many steps matched.
+    fn walk(&self, path: &[&str]) -> Option<((usize, usize), usize)> {
         let mut node = self.root.as_ref()?;
         let mut at = None;
+        let mut matched = 0;
         for step in path {
             let next = match (&node.as_map(), &node.as_seq()) {
                 (Some(entries), _) => entries
@@ -35,11 +48,12 @@ impl Locator {
             match next {
                 Some((pos, v)) => {
                     at = Some(pos);
+                    matched += 1;
                     node = v;
                 }
                 None => break,
             }
         }
-        at
+        at.map(|pos| (pos, matched))
     }
 }

@@ -57,12 +57,16 @@ impl Cx<'_> {
         let id = base_id(resource);
         let mut path = vec!["Resources", id, "Properties"];
         path.extend_from_slice(property);
-        let (line, col) = self
-            .loc
-            .find(&path)
-            .filter(|_| id == resource || property.is_empty())
-            .or_else(|| self.loc.find(&["Resources", id]))
-            .unwrap_or((fallback.line.max(1), fallback.col.max(1)));
+        // Resources SAM generated are not in the text: their model location points at the
+        // user's SAM lines.
+        let (line, col) = match self.loc.find_exact(&["Resources", id]) {
+            None => (fallback.line.max(1), fallback.col.max(1)),
+            Some(resource_at) => self
+                .loc
+                .find(&path)
+                .filter(|_| id == resource || property.is_empty())
+                .unwrap_or(resource_at),
+        };
         let property_path = if property.is_empty() {
             format!("Resources.{id}")
         } else {
