@@ -33,7 +33,7 @@ pub enum Command {
 }
 
 /// What every command that reads a template accepts.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct TemplateArgs {
     /// The CloudFormation template (YAML or JSON).
     #[arg(value_name = "TEMPLATE")]
@@ -61,7 +61,7 @@ pub struct TemplateArgs {
     pub state_dir: Option<PathBuf>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     #[command(flatten)]
     pub template: TemplateArgs,
@@ -88,6 +88,22 @@ pub struct ServeArgs {
     /// further requests wait for a free one.
     #[arg(long, default_value_t = 10)]
     pub max_environments: usize,
+
+    /// Reload on changes to the template or a function's code (the default): the next request
+    /// sees them, without a restart.
+    #[arg(long, overrides_with = "no_watch")]
+    pub watch: bool,
+
+    /// Do not watch the template and code for changes.
+    #[arg(long, overrides_with = "watch")]
+    pub no_watch: bool,
+}
+
+impl ServeArgs {
+    /// `--watch` unless `--no-watch` came last.
+    pub fn watching(&self) -> bool {
+        !self.no_watch
+    }
 }
 
 #[derive(Debug, Args)]

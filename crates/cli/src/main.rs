@@ -10,6 +10,7 @@ mod routes;
 mod serve;
 mod summary;
 mod token;
+mod watch;
 
 use std::process::ExitCode;
 

@@ -1,13 +1,14 @@
 //! `stackgate serve TEMPLATE`: load the template, start the dev issuer when an authorizer needs
 //! one, the function runtime, and the gateway; print where everything is; run until Ctrl-C/SIGTERM.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use stackgate_gateway::{Gateway, GatewayOptions};
+use stackgate_gateway::{Gateway, GatewayHandle, GatewayOptions, Invoker};
 use stackgate_issuer::DevIssuer;
 use stackgate_runtime::invoke_api::InvokeApi;
 use stackgate_runtime::{CodeSource, FunctionSpec, Runtime, RuntimeOptions};
@@ -18,6 +19,7 @@ use crate::args::ServeArgs;
 use crate::invoker::RuntimeInvoker;
 use crate::load::{load_template, state_dir};
 use crate::summary::banner;
+use crate::watch;
 
 /// AWS's timeout for OIDC discovery and JWKS fetches.
 const KEY_FETCH_TIMEOUT: Duration = Duration::from_millis(1500);
@@ -47,26 +49,23 @@ async fn serve(
             work_dir: state.clone(),
         },
     ));
-    let invoker = Arc::new(RuntimeInvoker {
+    let invoker: Arc<dyn Invoker> = Arc::new(RuntimeInvoker {
         runtime: runtime.clone(),
     });
+    let keys = stackgate_jwt::KeyCache::new(KEY_FETCH_TIMEOUT);
     let options = GatewayOptions {
         dev_issuer: dev_issuer.clone(),
-        keys: stackgate_jwt::KeyCache::new(KEY_FETCH_TIMEOUT),
+        keys: keys.clone(),
     };
     // Each HTTP API has its own host in AWS; here each gets its own port: the first `--port`, the
     // others free ports.
-    let apis: Vec<_> = model
-        .apis
-        .iter()
-        .filter(|a| a.protocol_type.eq_ignore_ascii_case("HTTP"))
-        .collect();
+    let apis: Vec<_> = http_apis(&model).collect();
     anyhow::ensure!(
         !apis.is_empty(),
         "{} defines no HTTP API (AWS::ApiGatewayV2::Api with ProtocolType HTTP): nothing to serve",
         args.template.template.display()
     );
-    let mut servers = tokio::task::JoinSet::new();
+    let mut servers = BTreeMap::new();
     let mut urls = Vec::new();
     for (index, api) in apis.iter().enumerate() {
         let gateway = Gateway::for_api(&model, &api.logical_id, invoker.clone(), options.clone())
@@ -74,35 +73,64 @@ async fn serve(
         let port = if index == 0 { args.port } else { 0 };
         let listener = bind(args.host, port, "gateway", "--port").await?;
         let address = listener.local_addr().context("gateway listener address")?;
-        urls.push((
+        let url = format!("http://{}", display_addr(address));
+        urls.push((api.logical_id.clone(), url.clone()));
+        // A handle, so that hot reload can swap the gateway under the listener.
+        let handle = GatewayHandle::new(gateway);
+        let task = watch::spawn_api(api.logical_id.clone(), handle.clone(), listener);
+        servers.insert(
             api.logical_id.clone(),
-            format!("http://{}", display_addr(address)),
-        ));
-        servers.spawn(Arc::new(gateway).serve(listener));
+            watch::ApiServer { handle, task, url },
+        );
     }
-    let lambda_api = start_lambda_api(&args, &model, &runtime).await?;
-    print!(
-        "{}",
-        banner(&model, &urls, dev_issuer.as_deref(), Some(&lambda_api))
-    );
+    let (lambda_url, lambda_api) = start_lambda_api(&args, &model, &runtime).await?;
+    let banner = banner(&model, &urls, dev_issuer.as_deref(), Some(&lambda_url));
+    let watching = if args.watching() {
+        let reloader = watch::Reloader {
+            args: args.clone(),
+            state: state.clone(),
+            model,
+            runtime: runtime.clone(),
+            invoker,
+            keys,
+            dev_issuer,
+            apis: servers,
+            lambda_api,
+        };
+        match watch::start(reloader) {
+            Ok(watching) => Some(watching),
+            Err(error) => {
+                tracing::warn!("cannot watch for changes ({error}); serving without hot reload");
+                None
+            }
+        }
+    } else {
+        // Listeners run in their own tasks; the handles are not needed without reloads.
+        drop(servers);
+        None
+    };
+    print!("{banner}");
     println!("stackgate: ready (Ctrl-C stops)");
     flush_stdout();
 
-    let served = tokio::select! {
-        Some(result) = servers.join_next() => match result {
-            Ok(served) => served.context("gateway stopped"),
-            Err(error) => Err(anyhow::anyhow!("gateway task failed: {error}")),
-        },
-        () = shutdown_signal() => Ok(()),
-    };
+    shutdown_signal().await;
     tracing::info!("shutting down");
+    drop(watching);
     runtime.shutdown().await;
-    served.map(|()| ExitCode::SUCCESS)
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The template's HTTP APIs (the ones `serve` serves).
+pub(crate) fn http_apis(model: &Model) -> impl Iterator<Item = &stackgate_template::Api> {
+    model
+        .apis
+        .iter()
+        .filter(|a| a.protocol_type.eq_ignore_ascii_case("HTTP"))
 }
 
 /// Starts the embedded OIDC issuer when a JWT authorizer's issuer resolved to no value, and
 /// returns its URL (the `iss` of its tokens, Auth0-style with a trailing slash).
-async fn start_dev_issuer_if_needed(
+pub(crate) async fn start_dev_issuer_if_needed(
     args: &ServeArgs,
     model: &Model,
     state: &std::path::Path,
@@ -138,13 +166,13 @@ async fn start_dev_issuer_if_needed(
     Ok(Some(url))
 }
 
-/// The Lambda Invoke API on `--lambda-port`; returns its URL. Functions answer to their names,
-/// ARNs and logical ids.
+/// The Lambda Invoke API on `--lambda-port`; returns its URL and the API (for reloads).
+/// Functions answer to their names, ARNs and logical ids.
 async fn start_lambda_api(
     args: &ServeArgs,
     model: &Model,
     runtime: &Arc<Runtime>,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<(String, Arc<InvokeApi>)> {
     let listener = bind(args.host, args.lambda_port, "Lambda API", "--lambda-port").await?;
     let address = listener
         .local_addr()
@@ -153,15 +181,21 @@ async fn start_lambda_api(
         runtime.clone(),
         crate::invoke::api_functions(model),
     ));
+    let served = api.clone();
     tokio::spawn(async move {
-        if let Err(error) = api.serve(listener).await {
+        if let Err(error) = served.serve(listener).await {
             tracing::error!(%error, "Lambda API stopped");
         }
     });
-    Ok(format!("http://{}", display_addr(address)))
+    Ok((format!("http://{}", display_addr(address)), api))
 }
 
-async fn bind(host: IpAddr, port: u16, what: &str, flag: &str) -> anyhow::Result<TcpListener> {
+pub(crate) async fn bind(
+    host: IpAddr,
+    port: u16,
+    what: &str,
+    flag: &str,
+) -> anyhow::Result<TcpListener> {
     TcpListener::bind(SocketAddr::new(host, port))
         .await
         .with_context(|| {
@@ -170,7 +204,7 @@ async fn bind(host: IpAddr, port: u16, what: &str, flag: &str) -> anyhow::Result
 }
 
 /// The address to print: a wildcard bind is reached through loopback.
-fn display_addr(address: SocketAddr) -> SocketAddr {
+pub(crate) fn display_addr(address: SocketAddr) -> SocketAddr {
     if address.ip().is_unspecified() {
         SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), address.port())
     } else {
@@ -201,7 +235,7 @@ pub(crate) fn function_spec(function: &stackgate_template::Function) -> Function
     }
 }
 
-fn flush_stdout() {
+pub(crate) fn flush_stdout() {
     use std::io::Write as _;
     let _ = std::io::stdout().flush();
 }
