@@ -235,7 +235,7 @@ pub(crate) fn function_spec(function: &stackgate_template::Function) -> Function
     }
 }
 
-pub(crate) fn flush_stdout() {
+fn flush_stdout() {
     use std::io::Write as _;
     let _ = std::io::stdout().flush();
 }

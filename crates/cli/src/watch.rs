@@ -446,8 +446,13 @@ impl Reloader {
         let url = format!("http://{}", display_addr(address));
         let handle = GatewayHandle::new(gateway);
         let task = spawn_api(api.to_owned(), handle.clone(), listener);
-        println!("stackgate: API {api} added: {url}");
-        crate::serve::flush_stdout();
+        {
+            // Not `println!`: stdout may be closed (piped to `head`), which must not stop reloads.
+            use std::io::Write as _;
+            let mut stdout = std::io::stdout().lock();
+            let _ = writeln!(stdout, "stackgate: API {api} added: {url}");
+            let _ = stdout.flush();
+        }
         self.apis.insert(
             api.to_owned(),
             ApiServer {

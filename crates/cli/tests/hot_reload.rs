@@ -212,6 +212,7 @@ async fn in_flight_request_finishes_while_the_template_changes() {
     let slow_url = format!("{}/slow", server.url);
     let slow = tokio::spawn(async move { get(&slow_url).await });
     tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!slow.is_finished(), "the slow request is still running");
 
     // A new route, and the slow function's configuration changes under its running request.
     let source = std::fs::read_to_string(&template).unwrap();
@@ -222,7 +223,6 @@ async fn in_flight_request_finishes_while_the_template_changes() {
     })
     .await;
     assert!(took.is_some(), "{}", server.logs());
-    assert!(!slow.is_finished(), "the slow request is still running");
 
     let reply = tokio::time::timeout(Duration::from_secs(10), slow)
         .await
@@ -254,4 +254,52 @@ async fn no_watch_turns_it_off() {
     let logs = server.logs();
     assert!(!logs.contains("reloaded"), "{logs}");
     assert!(!logs.contains("watching"), "{logs}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn added_api_gets_a_port_and_removed_api_closes() {
+    let (_dir, template) = fixture("apis");
+    let server = Server::start(&template, &[]);
+    let source = std::fs::read_to_string(&template).unwrap();
+    let with_api = format!(
+        "{source}
+  OtherApi:
+    Type: AWS::ApiGatewayV2::Api
+    Properties:
+      Name: other
+      ProtocolType: HTTP
+      Target: !GetAtt EchoFunction.Arn
+  OtherPermission:
+    Type: AWS::Lambda::Permission
+    Properties:
+      Action: lambda:InvokeFunction
+      FunctionName: !Ref EchoFunction
+      Principal: apigateway.amazonaws.com
+      SourceArn: !Sub arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{OtherApi}}/*
+"
+    );
+    std::fs::write(&template, with_api).unwrap();
+    let logs = server.wait_for_log("+API OtherApi (");
+    let url = logs
+        .split("+API OtherApi (")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .unwrap_or_else(|| panic!("no URL for the new API\n{logs}"))
+        .to_owned();
+    assert_ne!(url, server.url);
+    let reply = get(&format!("{url}/anything")).await;
+    assert_eq!(reply.status, 200, "{}\n{}", reply.body, server.logs());
+    assert_eq!(reply.json()["version"], "v1");
+
+    std::fs::write(&template, &source).unwrap();
+    let logs = server.wait_for_log("-API OtherApi");
+    assert!(logs.contains("-API OtherApi"), "{logs}");
+    let refused = reqwest::Client::new()
+        .get(format!("{url}/anything"))
+        .timeout(Duration::from_secs(2))
+        .send()
+        .await;
+    assert!(refused.is_err(), "the removed API's port is closed");
+    // The first API is untouched.
+    assert_eq!(echo_version(&server).await.0, "v1");
 }
