@@ -336,29 +336,33 @@ async fn run(
 
 impl Reloader {
     async fn reload(&mut self, changes: Changes) {
-        if !changes.template {
-            let specs = self.model.functions.iter().map(function_spec).collect();
-            let summary = self.runtime.update(specs, &changes.code);
-            self.lambda_api
-                .update(crate::invoke::api_functions(&self.model), &summary.replaced);
-            let mut parts = Vec::new();
-            self.describe_functions(&self.model, &summary, &mut parts);
-            if parts.is_empty() {
-                parts.push("no function uses the changed files".to_owned());
+        if changes.template {
+            let template = self.args.template.clone();
+            let loaded = tokio::task::spawn_blocking(move || load_template(&template)).await;
+            let result = match loaded {
+                Ok(Ok(model)) => self.apply(model, &changes).await,
+                Ok(Err(error)) => Err(format!("{error:#}")),
+                Err(error) => Err(format!("loading failed: {error}")),
+            };
+            match result {
+                Ok(()) => return,
+                Err(message) => still_serving(&message),
             }
-            tracing::info!(target: TARGET, "reloaded code: {}", parts.join(", "));
-            return;
+            // Code changed in the same save still takes effect, with the previous template.
+            if changes.code.is_empty() {
+                return;
+            }
         }
-        let template = self.args.template.clone();
-        let loaded = tokio::task::spawn_blocking(move || load_template(&template)).await;
-        let model = match loaded {
-            Ok(Ok(model)) => model,
-            Ok(Err(error)) => return still_serving(&format!("{error:#}")),
-            Err(error) => return still_serving(&format!("loading failed: {error}")),
-        };
-        if let Err(message) = self.apply(model, &changes).await {
-            still_serving(&message);
+        let specs = self.model.functions.iter().map(function_spec).collect();
+        let summary = self.runtime.update(specs, &changes.code);
+        self.lambda_api
+            .update(crate::invoke::api_functions(&self.model), &summary.replaced);
+        let mut parts = Vec::new();
+        self.describe_functions(&self.model, &summary, &mut parts);
+        if parts.is_empty() {
+            parts.push("no function uses the changed files".to_owned());
         }
+        tracing::info!(target: TARGET, "reloaded code: {}", parts.join(", "));
     }
 
     /// Switches to `model`; nothing changes when it fails.
