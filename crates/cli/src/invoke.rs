@@ -39,11 +39,7 @@ pub fn api_functions(model: &Model) -> Vec<ApiFunction> {
 pub fn run(args: InvokeArgs) -> anyhow::Result<ExitCode> {
     let model = load_template(&args.template)?;
     let state = state_dir(&args.template)?;
-    let tokio = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    tokio.block_on(invoke(args, model, state))
+    crate::load::block_on(invoke(args, model, state))?
 }
 
 async fn invoke(

@@ -64,6 +64,15 @@ fn default_stack_name(template: &Path) -> String {
     }
 }
 
+/// Runs a command's async part on a multi-threaded tokio runtime.
+pub fn block_on<F: std::future::Future>(future: F) -> anyhow::Result<F::Output> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    Ok(runtime.block_on(future))
+}
+
 /// `--state-dir`, or `.stackgate/` beside the template.
 pub fn state_dir(args: &TemplateArgs) -> anyhow::Result<PathBuf> {
     let dir = match &args.state_dir {

@@ -27,11 +27,7 @@ const KEY_FETCH_TIMEOUT: Duration = Duration::from_millis(1500);
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let model = load_template(&args.template)?;
     let state = state_dir(&args.template)?;
-    let tokio = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    tokio.block_on(serve(args, model, state))
+    crate::load::block_on(serve(args, model, state))?
 }
 
 async fn serve(

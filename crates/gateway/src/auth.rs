@@ -23,6 +23,20 @@ pub enum IdentitySource {
 }
 
 impl IdentitySource {
+    /// The raw identity value of a request: the header, or the query parameter (its last value
+    /// when repeated). `None` when the request does not carry it.
+    pub fn extract(&self, headers: &HeaderMap, raw_query: &str) -> Option<String> {
+        match self {
+            Self::Header(name) => headers
+                .get(name)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
+            Self::Query(name) => query_params(raw_query)
+                .into_iter()
+                .find(|(k, _)| k == name)
+                .and_then(|(_, mut values)| values.pop().map(|v| v.into_owned())),
+        }
+    }
+
     /// Parses an authorizer's `IdentitySource`: exactly one header or query-string selector.
     pub fn parse(sources: &[String]) -> Result<Self, String> {
         let [one] = sources else {
@@ -174,15 +188,7 @@ pub async fn authorize(
         }
         RouteAuth::Jwt { authorizer, scopes } => (authorizer, scopes),
     };
-    let value = match &authorizer.source {
-        IdentitySource::Header(name) => headers
-            .get(name)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
-        IdentitySource::Query(name) => query_params(raw_query)
-            .into_iter()
-            .find(|(k, _)| k == name)
-            .and_then(|(_, mut values)| values.pop().map(|v| v.into_owned())),
-    };
+    let value = authorizer.source.extract(headers, raw_query);
     let Some(token) = value
         .as_deref()
         .and_then(stackgate_jwt::token_from_identity)

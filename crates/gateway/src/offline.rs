@@ -204,15 +204,7 @@ fn decode_only(
         }
         RouteAuth::Jwt { authorizer, scopes } => (authorizer, scopes),
     };
-    let value = match &authorizer.source {
-        auth::IdentitySource::Header(name) => headers
-            .get(name)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
-        auth::IdentitySource::Query(name) => events::query_params(raw_query)
-            .into_iter()
-            .find(|(k, _)| k == name)
-            .and_then(|(_, mut values)| values.pop().map(|v| v.into_owned())),
-    };
+    let value = authorizer.source.extract(headers, raw_query);
     let Some(token) = value
         .as_deref()
         .and_then(stackgate_jwt::token_from_identity)
