@@ -126,21 +126,27 @@ function onData(chunk) {
   if (buf.length) pending = buf;
 }
 
-function request(method, p, body, headers) {
-  return new Promise((resolve, reject) => {
-    if (sock === null) connect();
-    let msg = `${method} ${BASE}${p} HTTP/1.1\r\n${HOST_HEADER}`;
+// Sends requests ([method, path, body, headers]) in one write; a promise per response.
+function send(reqs) {
+  if (sock === null) connect();
+  let msg = '';
+  const answers = reqs.map(([method, p, body, headers]) => {
+    msg += `${method} ${BASE}${p} HTTP/1.1\r\n${HOST_HEADER}`;
     if (headers) for (const k in headers) msg += `${k}: ${String(headers[k]).replace(/[\r\n]/g, ' ')}\r\n`;
     msg += body === undefined ? '\r\n' : `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
-    waiting.push({ resolve, reject });
-    sock.ref();
-    sock.write(msg);
+    return new Promise((resolve, reject) => waiting.push({ resolve, reject }));
   });
+  sock.ref();
+  sock.write(msg);
+  return answers;
 }
 
+const request = (method, p, body, headers) => send([[method, p, body, headers]])[0];
+
 const JSON_TYPE = { 'content-type': 'application/json' };
-const post = (p, body, headers) =>
-  request('POST', p, body, headers ? { 'content-type': 'application/json', ...headers } : JSON_TYPE);
+const postRequest = (p, body, headers) =>
+  ['POST', p, body, headers ? { 'content-type': 'application/json', ...headers } : JSON_TYPE];
+const post = (p, body, headers) => request(...postRequest(p, body, headers));
 
 function errorJson(err) {
   if (err instanceof Error) {
@@ -212,10 +218,11 @@ function logError(id, label, json) {
 
 let current; // { id, done(err, result) } of the invocation in progress
 
-async function postError(id, err) {
+// Logs the error; the request that reports it.
+function errorRequest(id, err) {
   const json = errorJson(err);
   logError(id, 'Invoke Error', json);
-  await post(`/invocation/${id}/error`, JSON.stringify(json), { 'lambda-runtime-function-error-type': json.errorType });
+  return postRequest(`/invocation/${id}/error`, JSON.stringify(json), { 'lambda-runtime-function-error-type': json.errorType });
 }
 
 function fatal(label, code) {
@@ -260,16 +267,13 @@ function invoke(handler, res) {
       finished = true;
       process.removeListener('beforeExit', onDrain);
       current = undefined;
-      let send;
-      if (err != null) send = postError(id, err);
-      else {
-        let body;
-        try { body = JSON.stringify(result === undefined ? null : result); } catch (e) {
-          send = postError(id, new UserError('Runtime.MalformedResponse', `Unable to stringify response body: ${e.message}`));
-        }
-        if (!send) send = post(`/invocation/${id}/response`, body === undefined ? 'null' : body);
+      // The answer goes out with the next `GET /next`, in one write (see main).
+      if (err != null) return resolve(errorRequest(id, err));
+      let body;
+      try { body = JSON.stringify(result === undefined ? null : result); } catch (e) {
+        return resolve(errorRequest(id, new UserError('Runtime.MalformedResponse', `Unable to stringify response body: ${e.message}`)));
       }
-      send.then(resolve, resolve);
+      resolve(postRequest(`/invocation/${id}/response`, body === undefined ? 'null' : body));
     };
     const onDrain = () => {
       if (pending) finish(...pending);
@@ -329,13 +333,21 @@ async function main() {
     } catch {}
     process.exit(1);
   }
+  // The previous invocation's answer and the next `GET /next` are pipelined on the connection.
+  let answer = null;
   for (;;) {
-    const res = await request('GET', '/invocation/next');
+    let res;
+    if (answer === null) res = await request('GET', '/invocation/next');
+    else {
+      const [posted, next] = send([answer, ['GET', '/invocation/next']]);
+      posted.catch(() => {});
+      res = await next;
+    }
     if (res.status !== 200) {
       write(`stackgate runtime: GET next answered ${res.status}: ${res.body}\n`);
       process.exit(1);
     }
-    await invoke(handler, res);
+    answer = await invoke(handler, res);
   }
 }
 main();
