@@ -149,15 +149,16 @@ def wait_for(url, token=None, deadline_s=20.0):
 class Stackgate:
     """`stackgate serve TEMPLATE` on free ports, default log level, log lines to a file."""
 
-    def __init__(self, template, state_dir, issuer_port, log_path):
+    def __init__(self, template, state_dir, issuer_port, log_path, log_filter=None):
         self.issuer_port = issuer_port
         self.log = open(log_path, "w")
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
-            [STACKGATE, "serve", template, "--port", "0", "--issuer-port", str(issuer_port),
+            [STACKGATE, "serve", template, "--port", "0", "--issuer-port", str(issuer_port), "--lambda-port", "0",
              "--state-dir", state_dir],
             stdout=subprocess.PIPE, stderr=self.log, text=True,
-            env={k: v for k, v in os.environ.items() if k != "STACKGATE_LOG"},
+            env={**{k: v for k, v in os.environ.items() if k != "STACKGATE_LOG"},
+                 **({"STACKGATE_LOG": log_filter} if log_filter else {})},
         )
         self.url = None
         for line in self.proc.stdout:
@@ -336,7 +337,7 @@ def run_offline(work, token, secs, row):
     logf = open(os.path.join(work, "offline.log"), "w")
     proc = subprocess.Popen(
         [os.path.join(OFFLINE_DIR, "node_modules", ".bin", "serverless"), "offline", "--httpPort", str(port),
-         "--lambdaPort", str(lambda_port), "--noPrependStageInUrl"],
+         "--lambdaPort", str(lambda_port), "--noPrependStageInUrl", "--ignoreJWTSignature"],
         cwd=svc, stdout=logf, stderr=subprocess.STDOUT, env=env, start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}/test"

@@ -21,6 +21,16 @@ mod router;
 mod server;
 mod stage;
 
+/// The per-request steps, for the criterion benches in `benches/`; not an API.
+#[doc(hidden)]
+pub mod bench_support {
+    pub use crate::events::{ApiInfo, AuthContext, EventInput, v1, v2};
+    pub use crate::request_id::new_request_id;
+    pub use crate::response::{PayloadVersion, map as map_response};
+    pub use crate::router::Router;
+    pub use crate::stage::StageInfo;
+}
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
