@@ -206,10 +206,27 @@ impl Cx<'_> {
                         }
                     }
                     if let Some(denial) = failed {
-                        let at = p.permissions.first().map(|x| x.logical_id.clone());
-                        let (resource, prop, location) = match at
-                            .as_ref()
-                            .and_then(|id| model.permissions.iter().find(|x| &x.logical_id == id))
+                        // Point at the permission meant for this API (its SourceArn names the
+                        // API id), else the function's first one.
+                        let api_id = model
+                            .apis
+                            .iter()
+                            .find(|a| a.logical_id == route.api)
+                            .map(|a| a.id.as_str());
+                        let candidates: Vec<_> = p
+                            .permissions
+                            .iter()
+                            .filter_map(|x| model.permissions.iter().find(|m| m.logical_id == x.logical_id))
+                            .collect();
+                        let chosen = candidates
+                            .iter()
+                            .find(|m| {
+                                api_id.is_some_and(|id| {
+                                    m.source_arn.as_deref().is_some_and(|arn| arn.contains(id))
+                                })
+                            })
+                            .or(candidates.first());
+                        let (resource, prop, location) = match chosen
                         {
                             Some(perm) => (perm.logical_id.clone(), "SourceArn", perm.location.clone()),
                             None => (integration.logical_id.clone(), "IntegrationUri", integration.location.clone()),

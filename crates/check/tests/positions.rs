@@ -23,3 +23,25 @@ fn sam_generated_authorizer_finding_points_at_its_sam_line() {
         bearer.line
     );
 }
+
+/// With several APIs, a wrong permission is reported at the permission meant for the route's API
+/// (its SourceArn names that API), not at the function's first permission.
+#[test]
+fn wrong_source_arn_points_at_the_permission_for_that_api() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../cli/tests/fixtures/two-apis.yaml");
+    let source = std::fs::read_to_string(&fixture)
+        .unwrap()
+        .replace("${OtherApi}/*\n", "${OtherApi}/*/POST/nothing\n");
+    let path = std::env::temp_dir().join(format!("stackgate-check-{}.yaml", std::process::id()));
+    std::fs::write(&path, &source).unwrap();
+    let model = load(&path, &LoadOptions::default()).model.unwrap();
+    let _ = std::fs::remove_file(&path);
+    let findings = stackgate_check::check(&model, &source);
+    let denied = findings.iter().find(|f| f.code == "SG002").unwrap();
+    let line = source.lines().nth(denied.line - 1).unwrap();
+    assert!(
+        line.contains("${OtherApi}/*/POST/nothing"),
+        "SG002 at line {} ({line:?})",
+        denied.line
+    );
+}
