@@ -28,12 +28,9 @@ pub fn write(record: &AccessRecord<'_>) {
     tracing::info!(
         target: "access",
         request_id = record.request_id,
-        method = record.method,
-        path = record.path,
         route = route,
-        status = record.status,
-        latency_ms = %latency,
         function = function,
+        // Method, path, status and latency are in the message: one short line per request.
         "{} {} {} {}ms",
         record.method,
         record.path,

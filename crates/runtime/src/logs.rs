@@ -36,8 +36,8 @@ impl LogSink {
     /// One line the function printed.
     pub fn function_line(&self, line: &str) {
         let mut st = self.state();
-        let id = st.request_id.as_deref().unwrap_or("");
-        tracing::info!(target: "lambda", function = %self.function, request_id = %id, "{line}");
+        // START/END/REPORT carry the request id in their text, as in CloudWatch.
+        tracing::info!(target: "lambda", function = %self.function, "{line}");
         st.buf.push_str(line);
         st.buf.push('\n');
     }
@@ -45,8 +45,8 @@ impl LogSink {
     /// A platform line (START, END, REPORT...).
     pub fn platform_line(&self, line: &str) {
         let mut st = self.state();
-        let id = st.request_id.as_deref().unwrap_or("");
-        tracing::info!(target: "lambda", function = %self.function, request_id = %id, "{line}");
+        // START/END/REPORT carry the request id in their text, as in CloudWatch.
+        tracing::info!(target: "lambda", function = %self.function, "{line}");
         st.buf.push_str(line);
         st.buf.push('\n');
     }
@@ -57,7 +57,7 @@ impl LogSink {
         let mut st = self.state();
         st.request_id = Some(request_id.clone());
         let line = format!("START RequestId: {request_id} Version: $LATEST");
-        tracing::info!(target: "lambda", function = %self.function, request_id = %request_id, "{line}");
+        tracing::info!(target: "lambda", function = %self.function, "{line}");
         st.buf.push_str(&line);
         st.buf.push('\n');
     }
