@@ -6,6 +6,7 @@ mod check;
 mod invoke;
 mod invoker;
 mod load;
+mod log_format;
 mod routes;
 mod serve;
 mod summary;
@@ -59,7 +60,7 @@ fn init_logging(quiet_functions: bool) {
             tracing_subscriber::fmt::layer()
                 .with_writer(std::io::stderr)
                 .with_ansi(ansi)
-                .with_target(true)
+                .event_format(log_format::LineFormat)
                 .with_filter(filter),
         )
         .init();
