@@ -151,6 +151,7 @@ pub fn parse(text: &str) -> (Option<Node>, Vec<ParseProblem>) {
             Some(Ok(ev)) => ev,
         };
         let (line, col) = pos(&span);
+        let is_seq = matches!(event, Event::SequenceStart(..));
         let complete: Option<(Node, usize)> = match event {
             Event::StreamEnd => break,
             Event::Nothing | Event::StreamStart | Event::DocumentEnd => None,
@@ -208,13 +209,7 @@ pub fn parse(text: &str) -> (Option<Node>, Vec<ParseProblem>) {
                     anchor,
                 ))
             }
-            Event::SequenceStart(anchor, tag) => {
-                let node = Node {
-                    value: NodeValue::Seq(Vec::new()),
-                    tag: tag.map(|t| tag_text(&t)),
-                    line,
-                    col,
-                };
+            Event::SequenceStart(anchor, tag) | Event::MappingStart(anchor, tag) => {
                 if stack.len() >= MAX_DEPTH {
                     problems.push(ParseProblem {
                         line,
@@ -223,25 +218,21 @@ pub fn parse(text: &str) -> (Option<Node>, Vec<ParseProblem>) {
                     });
                     return (None, problems);
                 }
-                stack.push(Frame::Seq(node, anchor, Vec::new()));
-                None
-            }
-            Event::MappingStart(anchor, tag) => {
                 let node = Node {
-                    value: NodeValue::Map(Vec::new()),
+                    value: if is_seq {
+                        NodeValue::Seq(Vec::new())
+                    } else {
+                        NodeValue::Map(Vec::new())
+                    },
                     tag: tag.map(|t| tag_text(&t)),
                     line,
                     col,
                 };
-                if stack.len() >= MAX_DEPTH {
-                    problems.push(ParseProblem {
-                        line,
-                        col,
-                        message: format!("nesting deeper than {MAX_DEPTH} levels"),
-                    });
-                    return (None, problems);
-                }
-                stack.push(Frame::Map(node, anchor, Vec::new(), None));
+                stack.push(if is_seq {
+                    Frame::Seq(node, anchor, Vec::new())
+                } else {
+                    Frame::Map(node, anchor, Vec::new(), None)
+                });
                 None
             }
             Event::SequenceEnd => match stack.pop() {
