@@ -6,7 +6,7 @@
 use stackgate_template::{Function, FunctionTarget, Integration, Model, Role, Route};
 
 use crate::arn::FunctionRef;
-use crate::permission::{LambdaPermission, evaluate_permissions, execute_api_arn, is_for_function};
+use crate::permission::{evaluate_permissions, execute_api_arn, is_for_function};
 use crate::{RoleSpec, check_role, invoke_statement_yaml, permission_yaml, trust_statement_yaml};
 
 /// The special `CredentialsArn` that passes the caller's IAM identity through.
@@ -51,7 +51,7 @@ pub enum Plan {
 pub struct PermissionPlan {
     pub function: FunctionRef,
     /// `AWS::Lambda::Permission`s for this function (and qualifier).
-    pub permissions: Vec<LambdaPermission>,
+    pub permissions: Vec<stackgate_template::Permission>,
     pub partition: String,
     pub region: String,
     pub account: String,
@@ -181,18 +181,11 @@ pub fn plan(input: &RouteInput<'_>) -> Plan {
         .find(|a| a.logical_id == route.api)
         .map(|a| a.id.clone())
         .unwrap_or_default();
-    let permissions: Vec<LambdaPermission> = model
+    let permissions: Vec<stackgate_template::Permission> = model
         .permissions
         .iter()
-        .map(|p| LambdaPermission {
-            logical_id: p.logical_id.clone(),
-            action: p.action.clone(),
-            function_name: p.function_name.clone(),
-            principal: p.principal.clone(),
-            source_arn: p.source_arn.clone(),
-            source_account: p.source_account.clone(),
-        })
         .filter(|p| is_for_function(p, &fref))
+        .cloned()
         .collect();
     let fix_id = format!(
         "{}{}Permission",

@@ -22,8 +22,7 @@ use serde_json::Value;
 pub use arn::{Arn, FunctionName, FunctionRef};
 pub use pattern::{action_matches, string_like};
 pub use permission::{
-    APIGATEWAY, LambdaPermission, Mismatch, PermissionOutcome, evaluate_permissions,
-    execute_api_arn,
+    APIGATEWAY, Mismatch, PermissionOutcome, evaluate_permissions, execute_api_arn,
 };
 pub use policy::{Decision, Document, PolicyError};
 

@@ -4,19 +4,9 @@
 
 use crate::arn::{FunctionName, FunctionRef};
 use crate::pattern::{action_matches, string_like};
+use stackgate_template::Permission;
 
 pub const APIGATEWAY: &str = "apigateway.amazonaws.com";
-
-/// One `AWS::Lambda::Permission`, resolved.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LambdaPermission {
-    pub logical_id: String,
-    pub action: String,
-    pub function_name: String,
-    pub principal: String,
-    pub source_arn: Option<String>,
-    pub source_account: Option<String>,
-}
 
 /// Why one permission does not let API Gateway invoke the function.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,7 +56,7 @@ pub struct PermissionOutcome {
 /// Does any of `permissions` let API Gateway invoke `function`, presenting any of `source_arns`
 /// (the concrete-path ARN and the route-template ARN), from `account`?
 pub fn evaluate_permissions(
-    permissions: &[LambdaPermission],
+    permissions: &[Permission],
     function: &FunctionRef,
     source_arns: &[String],
     account: &str,
@@ -91,13 +81,13 @@ pub fn evaluate_permissions(
 }
 
 /// Whether a permission is for `function` at all.
-pub fn is_for_function(p: &LambdaPermission, function: &FunctionRef) -> bool {
+pub fn is_for_function(p: &Permission, function: &FunctionRef) -> bool {
     FunctionName::parse(&p.function_name).is_some_and(|n| n.names(function))
 }
 
 /// One permission against one invocation.
 pub fn check_one(
-    p: &LambdaPermission,
+    p: &Permission,
     function: &FunctionRef,
     source_arns: &[String],
     account: &str,
@@ -160,8 +150,9 @@ mod tests {
         }
     }
 
-    fn perm(function_name: &str, source_arn: Option<&str>) -> LambdaPermission {
-        LambdaPermission {
+    fn perm(function_name: &str, source_arn: Option<&str>) -> Permission {
+        Permission {
+            location: Default::default(),
             logical_id: "P".into(),
             action: "lambda:InvokeFunction".into(),
             function_name: function_name.into(),
@@ -201,7 +192,7 @@ mod tests {
             format!("{API}/$default/GET/pets/{{id}}"),
         ];
         let default_route = vec![format!("{API}/$default/$default")];
-        let cases: Vec<(LambdaPermission, &Vec<String>, Result<(), &str>)> = vec![
+        let cases: Vec<(Permission, &Vec<String>, Result<(), &str>)> = vec![
             (perm("echo", Some(&format!("{API}/*"))), &concrete, Ok(())),
             (perm("echo", Some(&format!("{API}/*/*"))), &concrete, Ok(())),
             (
@@ -260,7 +251,7 @@ mod tests {
                 Err("BadFunctionName"),
             ),
             (
-                LambdaPermission {
+                Permission {
                     principal: "lambda.amazonaws.com".into(),
                     ..perm("echo", None)
                 },
@@ -268,7 +259,7 @@ mod tests {
                 Err("Principal"),
             ),
             (
-                LambdaPermission {
+                Permission {
                     principal: "*".into(),
                     ..perm("echo", None)
                 },
@@ -276,7 +267,7 @@ mod tests {
                 Ok(()),
             ),
             (
-                LambdaPermission {
+                Permission {
                     action: "lambda:*".into(),
                     ..perm("echo", None)
                 },
@@ -284,7 +275,7 @@ mod tests {
                 Ok(()),
             ),
             (
-                LambdaPermission {
+                Permission {
                     action: "LAMBDA:invokefunction".into(),
                     ..perm("echo", None)
                 },
@@ -292,7 +283,7 @@ mod tests {
                 Ok(()),
             ),
             (
-                LambdaPermission {
+                Permission {
                     action: "lambda:InvokeFunctionUrl".into(),
                     ..perm("echo", None)
                 },
@@ -300,7 +291,7 @@ mod tests {
                 Err("Action"),
             ),
             (
-                LambdaPermission {
+                Permission {
                     source_account: Some("123456789012".into()),
                     ..perm("echo", None)
                 },
@@ -308,7 +299,7 @@ mod tests {
                 Ok(()),
             ),
             (
-                LambdaPermission {
+                Permission {
                     source_account: Some("999999999999".into()),
                     ..perm("echo", None)
                 },
@@ -329,11 +320,13 @@ mod tests {
     #[test]
     fn outcome_names_the_allowing_permission_and_the_near_misses() {
         let arns = vec![format!("{API}/$default/GET/pets")];
-        let wrong = LambdaPermission {
+        let wrong = Permission {
+            location: Default::default(),
             logical_id: "Wrong".into(),
             ..perm("echo", Some(&format!("{API}/*/POST/*")))
         };
-        let other = LambdaPermission {
+        let other = Permission {
+            location: Default::default(),
             logical_id: "Other".into(),
             ..perm("other", None)
         };
@@ -343,7 +336,8 @@ mod tests {
         assert_eq!(out.rejected.len(), 1);
         assert_eq!(out.rejected[0].0, "Wrong");
         assert!(out.rejected[0].1.describe(&arns, "1").contains("POST"));
-        let right = LambdaPermission {
+        let right = Permission {
+            location: Default::default(),
             logical_id: "Right".into(),
             ..perm("echo", Some(&format!("{API}/*")))
         };
