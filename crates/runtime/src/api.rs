@@ -8,13 +8,15 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bytes::Bytes;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
+
+use crate::held_writes::{HeldListener, Hold, NEXT_FOLLOWS};
 
 /// RIE `MaxPayloadSize`: 6 MiB + 100 bytes.
 pub const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024 + 100;
@@ -122,13 +124,9 @@ impl RuntimeApi {
             work: tokio::sync::Mutex::new(work_rx),
             events: event_tx,
         });
-        let app = router(shared);
-        // Small request/response pairs on a keep-alive connection: no Nagle delays.
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
+        let app = router(shared).into_make_service_with_connect_info::<Hold>();
         let server = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
+            if let Err(e) = axum::serve(HeldListener(listener), app).await {
                 tracing::debug!(target: "lambda", error = %e, "runtime API server ended");
             }
         });
@@ -192,7 +190,25 @@ fn accepted() -> Response {
         .into_response()
 }
 
-async fn next(State(shared): State<Arc<Shared>>) -> Response {
+/// Releases the connection's held bytes when dropped: whatever `/next` answers goes out.
+struct Release(Hold);
+
+impl Drop for Release {
+    fn drop(&mut self) {
+        self.0.release();
+    }
+}
+
+/// Holds the `202` of an answer whose `GET /next` is already on its way (see `held_writes`).
+fn hold_if_next_follows(hold: &Hold, headers: &HeaderMap, response: Response) -> Response {
+    if response.status() == StatusCode::ACCEPTED && headers.contains_key(NEXT_FOLLOWS) {
+        hold.set();
+    }
+    response
+}
+
+async fn next(State(shared): State<Arc<Shared>>, ConnectInfo(hold): ConnectInfo<Hold>) -> Response {
+    let _release = Release(hold);
     {
         let mut phase = shared.phase();
         match &*phase {
@@ -274,11 +290,17 @@ fn answer(shared: &Shared, id: &str, to: &'static str) -> Result<Arc<str>, Refus
 
 async fn response(
     State(shared): State<Arc<Shared>>,
+    ConnectInfo(hold): ConnectInfo<Hold>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let request_id = match answer(&shared, &id, "Response") {
+    let answered = answer_response(&shared, &id, &headers, body);
+    hold_if_next_follows(&hold, &headers, answered)
+}
+
+fn answer_response(shared: &Shared, id: &str, headers: &HeaderMap, body: Bytes) -> Response {
+    let request_id = match answer(shared, id, "Response") {
         Ok(id) => id,
         Err(r) => return r.into_response(),
     };
@@ -330,6 +352,7 @@ fn error_type(headers: &HeaderMap, body: &[u8]) -> String {
 
 async fn error(
     State(shared): State<Arc<Shared>>,
+    ConnectInfo(hold): ConnectInfo<Hold>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -343,7 +366,7 @@ async fn error(
         error_type: error_type(&headers, &body),
         payload: body,
     });
-    accepted()
+    hold_if_next_follows(&hold, &headers, accepted())
 }
 
 async fn init_error(
@@ -458,6 +481,87 @@ mod tests {
         assert!(r.starts_with("HTTP/1.1 403"), "{r}");
         let r = call(addr, "GET", "/2018-06-01/ping", "").await;
         assert!(r.starts_with("HTTP/1.1 200"), "{r}");
+    }
+
+    /// Reads from `s` until `done(bytes so far)` or `wait` passes; what was read.
+    async fn read_until(
+        s: &mut tokio::net::TcpStream,
+        wait: std::time::Duration,
+        done: impl Fn(&str) -> bool,
+    ) -> String {
+        let mut got = Vec::new();
+        let _ = tokio::time::timeout(wait, async {
+            let mut buf = [0u8; 4096];
+            while !done(&String::from_utf8_lossy(&got)) {
+                match s.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                }
+            }
+        })
+        .await;
+        String::from_utf8_lossy(&got).into_owned()
+    }
+
+    #[tokio::test]
+    async fn pipelined_answer_202_goes_out_with_the_next_event() {
+        use std::time::Duration;
+        let api = RuntimeApi::start().await.expect("start");
+        let mut s = tokio::net::TcpStream::connect(api.addr)
+            .await
+            .expect("connect");
+        let next = "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nhost: x\r\n\r\n";
+        let post = |id: &str, mark: bool| {
+            format!(
+                "POST /2018-06-01/runtime/invocation/{id}/response HTTP/1.1\r\nhost: x\r\n{}content-length: 2\r\n\r\nok",
+                if mark {
+                    "stackgate-next-follows: 1\r\n"
+                } else {
+                    ""
+                }
+            )
+        };
+        let long = Duration::from_secs(5);
+        let short = Duration::from_millis(300);
+
+        api.work.send(work("id-1")).await.expect("send");
+        s.write_all(next.as_bytes()).await.expect("write");
+        let r = read_until(&mut s, long, |r| r.ends_with("{\"a\":1}")).await;
+        assert!(r.contains("lambda-runtime-aws-request-id: id-1"), "{r}");
+
+        // Unmarked (the Rust client, curl): the 202 at once, as from AWS.
+        s.write_all(post("id-1", false).as_bytes())
+            .await
+            .expect("write");
+        let r = read_until(&mut s, long, |r| r.ends_with(r#"{"status":"OK"}"#)).await;
+        assert!(r.starts_with("HTTP/1.1 202"), "{r}");
+
+        api.work.send(work("id-2")).await.expect("send");
+        s.write_all(next.as_bytes()).await.expect("write");
+        let r = read_until(&mut s, long, |r| r.ends_with("{\"a\":1}")).await;
+        assert!(r.contains("lambda-runtime-aws-request-id: id-2"), "{r}");
+
+        // Marked, with its GET /next in the same write: the 202 waits for the next event.
+        s.write_all(format!("{}{next}", post("id-2", true)).as_bytes())
+            .await
+            .expect("write");
+        let r = read_until(&mut s, short, |r| !r.is_empty()).await;
+        assert_eq!(r, "", "nothing goes out before the next event");
+        api.work.send(work("id-3")).await.expect("send");
+        let r = read_until(&mut s, long, |r| r.ends_with("{\"a\":1}")).await;
+        assert!(r.starts_with("HTTP/1.1 202"), "{r}");
+        let event = r.find("HTTP/1.1 200").expect("the event follows the 202");
+        assert!(
+            r[event..].contains("lambda-runtime-aws-request-id: id-3"),
+            "{r}"
+        );
+
+        // A marked answer that is refused is answered at once.
+        s.write_all(format!("{}{next}", post("nope", true)).as_bytes())
+            .await
+            .expect("write");
+        let r = read_until(&mut s, long, |r| r.contains("InvalidRequestID")).await;
+        assert!(r.starts_with("HTTP/1.1 400"), "{r}");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 mod api;
 mod code;
 mod environment;
+mod held_writes;
 pub mod invoke_api;
 mod logs;
 mod pool;

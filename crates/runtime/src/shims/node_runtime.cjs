@@ -339,6 +339,8 @@ async function main() {
     let res;
     if (answer === null) res = await request('GET', '/invocation/next');
     else {
+      // Marked so stackgate sends the answer's 202 with the next event, one wake-up instead of two.
+      answer[3] = { ...answer[3], 'stackgate-next-follows': '1' };
       const [posted, next] = send([answer, ['GET', '/invocation/next']]);
       posted.catch(() => {});
       res = await next;
