@@ -66,8 +66,12 @@ fn default_stack_name(template: &Path) -> String {
 
 /// Runs a command's async part on a multi-threaded tokio runtime.
 pub fn block_on<F: std::future::Future>(future: F) -> anyhow::Result<F::Output> {
+    // Log lines made on the workers are written when a worker runs out of work (log_writer).
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .on_thread_start(crate::log_writer::buffer_this_thread)
+        .on_thread_park(crate::log_writer::flush)
+        .on_thread_stop(crate::log_writer::flush)
         .build()
         .context("cannot start the async runtime")?;
     Ok(runtime.block_on(future))

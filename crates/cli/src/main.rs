@@ -7,6 +7,7 @@ mod invoke;
 mod invoker;
 mod load;
 mod log_format;
+mod log_writer;
 mod routes;
 mod serve;
 mod summary;
@@ -26,6 +27,12 @@ fn main() -> ExitCode {
     let cli = args::Cli::parse();
     // `invoke` prints the function's log itself (stderr), so the runtime's copy stays quiet.
     init_logging(matches!(cli.command, args::Command::Invoke(_)));
+    // Buffered log lines go out before a panic's message.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        log_writer::flush();
+        default_hook(info);
+    }));
     let result = match cli.command {
         args::Command::Serve(args) => serve::run(args),
         args::Command::Token(args) => token::run(args),
@@ -33,6 +40,7 @@ fn main() -> ExitCode {
         args::Command::Routes(args) => routes::run(args),
         args::Command::Check(args) => check::run(args),
     };
+    log_writer::flush();
     match result {
         Ok(code) => code,
         Err(error) => {
@@ -63,7 +71,7 @@ fn init_logging(quiet_functions: bool) {
     tracing_subscriber::registry()
         .with(
             tracing_subscriber::fmt::layer()
-                .with_writer(std::io::stderr)
+                .with_writer(log_writer::Stderr)
                 .with_ansi(ansi)
                 .event_format(log_format::LineFormat)
                 .with_filter(filter),

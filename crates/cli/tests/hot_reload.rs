@@ -233,7 +233,7 @@ async fn in_flight_request_finishes_while_the_template_changes() {
     // The next one runs the new configuration.
     let reply = get(&format!("{}/slow", server.url)).await;
     assert_eq!((reply.status, reply.body.as_str()), (200, "slow two"));
-    let logs = server.logs();
+    let logs = server.wait_for_log("function SlowFunction replaced");
     assert!(
         logs.contains("reloaded template: +1 route (GET /new), function SlowFunction replaced"),
         "{logs}"

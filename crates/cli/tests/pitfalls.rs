@@ -353,5 +353,6 @@ async fn responses_aws_cannot_map_are_500_and_explained() {
         assert!(logs.contains(needle), "{route}: {needle:?} not in:\n{logs}");
     }
     // What it should have returned is in the log too.
-    assert!(server.logs().contains(r#"return {"statusCode": 200"#));
+    let logs = server.wait_for_log(r#"return {"statusCode": 200"#);
+    assert!(logs.contains(r#"return {"statusCode": 200"#), "{logs}");
 }

@@ -184,7 +184,7 @@ async fn response_mapping_the_aws_way() {
     let malformed = get(&format!("{}/shapes/v1/no-status", server.url)).await;
     assert_eq!(malformed.status, 500);
     assert_eq!(malformed.body, r#"{"message":"Internal Server Error"}"#);
-    let logs = server.wait_for_log("statusCode");
+    let logs = server.wait_for_log("no status code");
     assert!(logs.contains("no status code"), "{logs}");
 }
 

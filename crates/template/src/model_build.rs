@@ -444,16 +444,13 @@ impl<'a> Builder<'a> {
                     .collect(),
                 _ => Vec::new(),
             };
+            // The SAM transform is expanded (and removed) before the model is built.
             for name in names {
-                if name == "AWS::Serverless-2016-10-31" {
-                    self.ctx.error_at(t, "Transform", "SAM templates are not supported yet (Transform: AWS::Serverless-2016-10-31)");
-                } else {
-                    self.ctx.error_at(
-                        t,
-                        "Transform",
-                        format!("the transform `{name}` is not supported"),
-                    );
-                }
+                self.ctx.error_at(
+                    t,
+                    "Transform",
+                    format!("the transform `{name}` is not supported"),
+                );
             }
             if t.as_str().is_none() && t.as_seq().is_none() {
                 self.ctx.error_at(
