@@ -6,7 +6,7 @@ Everything runs in one invocation so that figures can be read as ratios against 
 on the same machine in the same minute (the machine is shared and noisy):
   - bare hyper: the ceiling for one HTTP exchange with wrk on this machine;
   - direct-invoke: the same function through its Runtime API (stackgate-runtime driving the real
-    process) with no gateway and no HTTP client in front;
+    process) with no gateway and no HTTP client in front, sending the event the gateway builds;
   - serverless-offline 13 on Serverless Framework 3 (with --offline-baseline, or when already
     installed in ~/.cache/stackgate-bench/offline): the same Node handler behind an httpApi event
     with a JWT authorizer.
@@ -190,6 +190,18 @@ def mint_token(template, state_dir, issuer_port):
     ).stdout.strip()
 
 
+def fetch(url, token=None):
+    """The body of a 200, else None."""
+    req = urllib.request.Request(url)
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.read().decode() if r.status == 200 else None
+    except OSError:
+        return None
+
+
 def get(url, token=None):
     req = urllib.request.Request(url)
     if token:
@@ -246,9 +258,10 @@ def generate_big_stack(work, routes=300, functions=100):
     return path
 
 
-def direct_invoke(runtime, handler, code_dir, connections, seconds, state):
+def direct_invoke(runtime, handler, code_dir, connections, seconds, state, event_file):
     out = subprocess.run(
-        [os.path.join(RELEASE, "direct-invoke"), runtime, handler, code_dir, str(connections), str(seconds), state],
+        [os.path.join(RELEASE, "direct-invoke"), runtime, handler, code_dir, str(connections), str(seconds), state,
+         event_file],
         capture_output=True, text=True, timeout=seconds + 60,
     )
     lines = out.stdout.strip().splitlines()
@@ -466,6 +479,11 @@ def main():
     cold_node_ms = (time.monotonic() - t1) * 1000
     if cold_rust != 200 or cold_node != 200:
         log(f"  warning: cold requests answered {cold_rust} (Rust) and {cold_node} (Node.js)")
+    # The 2.0 event the gateway builds for a JWT route (that function answers with its event):
+    # what the no-gateway baseline sends, so both deliver the same payload.
+    event_file = os.path.join(work, "event.json")
+    with open(event_file, "w") as f:
+        f.write(fetch(f"{server.url}/cold-node", token) or "{}")
 
     cpu = {}
     scenarios = [
@@ -512,7 +530,8 @@ def main():
     ]
     for name, runtime, handler, code in direct:
         for c in CONNECTIONS:
-            row(name, c, direct_invoke(runtime, handler, code, c, secs, os.path.join(work, f"direct-{runtime}-{c}")))
+            row(name, c, direct_invoke(runtime, handler, code, c, secs, os.path.join(work, f"direct-{runtime}-{c}"),
+                                       event_file))
 
     # Baseline (iii): serverless-offline.
     offline_note = None

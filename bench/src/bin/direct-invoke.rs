@@ -11,8 +11,30 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use stackgate_runtime::{CodeSource, FunctionSpec, Invocation, Runtime, RuntimeOptions};
 
-#[tokio::main]
-async fn main() {
+/// The same async runtime as `stackgate serve`: half the cores (at least one) unless
+/// `TOKIO_WORKER_THREADS` says otherwise.
+fn main() {
+    let workers = std::env::var("TOKIO_WORKER_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
+        });
+    match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(run()),
+        Err(e) => {
+            eprintln!("direct-invoke: cannot start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+async fn run() {
     let args: Vec<String> = std::env::args().collect();
     if args.len() < 7 {
         eprintln!(

@@ -4,7 +4,9 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use stackgate_iam::invoke::{Mechanism, Plan, RouteInput, plan, role_spec, role_warnings};
+use stackgate_iam::invoke::{
+    Mechanism, Plan, RouteInput, names_route_instance, plan, role_spec, role_warnings,
+};
 use stackgate_iam::{APIGATEWAY, check_role, execute_api_arn, string_like};
 use stackgate_template::{Code, Function, Integration, Location, Model, Route};
 
@@ -201,11 +203,11 @@ impl Cx<'_> {
                                         .any(|m| p.check(&stage, Some((m, path))).is_ok())
                             });
                         if !ok {
-                            failed = p.check(&stage, None).err();
+                            failed = p.check(&stage, None).err().map(|d| (stage.clone(), d));
                             break;
                         }
                     }
-                    if let Some(denial) = failed {
+                    if let Some((stage, denial)) = failed {
                         // Point at the permission meant for this API (its SourceArn names the
                         // API id), else the function's first one.
                         let api_id = model
@@ -231,15 +233,37 @@ impl Cx<'_> {
                             Some(perm) => (perm.logical_id.clone(), "SourceArn", perm.location.clone()),
                             None => (integration.logical_id.clone(), "IntegrationUri", integration.location.clone()),
                         };
-                        self.push(
-                            "SG002",
-                            Severity::Error,
-                            &resource,
-                            &[prop],
-                            &location,
-                            format!("{}: AWS answers requests to it with 500 Internal Server Error", denial.missing),
-                            Some(format!("fix the SourceArn, or add:\n{}", denial.fix)),
-                        );
+                        // A SourceArn naming concrete paths of a `{param}` route allows those
+                        // requests only: a warning at that permission, not an error.
+                        let instances = p.allowed_instances(&stage);
+                        if let Some((perm_id, _)) = instances.first()
+                            && let Some(perm) = model.permissions.iter().find(|m| &m.logical_id == perm_id)
+                        {
+                            let paths: Vec<&str> = instances.iter().map(|(_, path)| path.as_str()).collect();
+                            self.push(
+                                "SG002",
+                                Severity::Warning,
+                                &perm.logical_id,
+                                &["SourceArn"],
+                                &perm.location,
+                                format!(
+                                    "route {:?}: the function's permissions allow only {} of it (a SourceArn naming a concrete path); AWS answers requests to the route's other paths with 500 Internal Server Error",
+                                    route.route_key,
+                                    paths.join(", ")
+                                ),
+                                Some(format!("to allow every path of the route, use * for its path parameters in the SourceArn, or add:\n{}", denial.fix)),
+                            );
+                        } else {
+                            self.push(
+                                "SG002",
+                                Severity::Error,
+                                &resource,
+                                &[prop],
+                                &location,
+                                format!("{}: AWS answers requests to it with 500 Internal Server Error", denial.missing),
+                                Some(format!("fix the SourceArn, or add:\n{}", denial.fix)),
+                            );
+                        }
                     }
                 }
             }
@@ -298,7 +322,15 @@ impl Cx<'_> {
             if p.principal != APIGATEWAY || source.contains("/authorizers/") {
                 continue;
             }
-            if !arns.iter().any(|a| string_like(source, a)) {
+            // A concrete path of a `{param}` route counts (SG002 warns that it is only one path).
+            let names_an_instance = model.routes.iter().any(|r| {
+                model
+                    .apis
+                    .iter()
+                    .find(|a| a.logical_id == r.api)
+                    .is_some_and(|a| names_route_instance(source, &a.id, &r.route_key))
+            });
+            if !names_an_instance && !arns.iter().any(|a| string_like(source, a)) {
                 let example = arns.first().cloned().unwrap_or_default();
                 self.push(
                     "SG003",

@@ -45,3 +45,36 @@ fn wrong_source_arn_points_at_the_permission_for_that_api() {
         denied.line
     );
 }
+
+/// A SourceArn naming one concrete path of a `{param}` route allows that path only: a warning
+/// naming the path, at that permission, not an error saying the route is denied.
+#[test]
+fn source_arn_with_a_concrete_path_of_a_param_route_is_a_warning() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../cli/tests/fixtures/two-apis.yaml");
+    let source = std::fs::read_to_string(&fixture)
+        .unwrap()
+        .replace("${OtherApi}/*\n", "${OtherApi}/*/GET/items/42\n");
+    let path = std::env::temp_dir().join(format!(
+        "stackgate-check-concrete-{}.yaml",
+        std::process::id()
+    ));
+    std::fs::write(&path, &source).unwrap();
+    let model = load(&path, &LoadOptions::default()).model.unwrap();
+    let _ = std::fs::remove_file(&path);
+    let findings = stackgate_check::check(&model, &source);
+    assert!(
+        !findings.iter().any(|f| f.code == "SG003"),
+        "the permission does match a request of the route: {findings:#?}"
+    );
+    let sg002: Vec<_> = findings.iter().filter(|f| f.code == "SG002").collect();
+    assert_eq!(sg002.len(), 1, "{findings:#?}");
+    let f = sg002[0];
+    assert_eq!(f.severity, stackgate_check::Severity::Warning, "{f:#?}");
+    assert!(f.message.contains("only GET /items/42"), "{}", f.message);
+    let line = source.lines().nth(f.line - 1).unwrap();
+    assert!(
+        line.contains("/*/GET/items/42"),
+        "SG002 at line {} ({line:?})",
+        f.line
+    );
+}

@@ -124,6 +124,54 @@ pub fn source_arn_tail(route_key: &str) -> String {
     }
 }
 
+/// The method and path of an execute-api `SourceArn` (`arn:…:execute-api:…:API/STAGE/METHOD/path`).
+fn arn_method_path(arn: &str) -> Option<(&str, String)> {
+    let resource = arn.splitn(6, ':').nth(5)?;
+    let mut parts = resource.splitn(4, '/');
+    let (_api, _stage, method) = (parts.next()?, parts.next()?, parts.next()?);
+    let path = parts.next()?;
+    Some((method, format!("/{path}")))
+}
+
+/// Whether `source_arn` names one concrete request of route `route_key` of API `api_id`
+/// (`.../API/STAGE/GET/items/42` for `GET /items/{id}`; API id, stage and method may be `*`).
+pub fn names_route_instance(source_arn: &str, api_id: &str, route_key: &str) -> bool {
+    let Some((route_method, template)) = route_key.split_once(' ') else {
+        return false;
+    };
+    let api = source_arn
+        .splitn(6, ':')
+        .nth(5)
+        .and_then(|r| r.split('/').next());
+    let Some((method, path)) = arn_method_path(source_arn) else {
+        return false;
+    };
+    matches!(api, Some(a) if a == api_id || a == "*")
+        && (method == "*" || route_method == "ANY" || method == route_method)
+        && !path.contains('*')
+        && is_instance_of(&path, template)
+}
+
+/// Whether `path` is one of the paths route path `template` matches (`{name}`: one segment,
+/// `{name+}`: one or more).
+fn is_instance_of(path: &str, template: &str) -> bool {
+    let mut have = path.trim_start_matches('/').split('/');
+    let mut want = template.trim_start_matches('/').split('/');
+    loop {
+        match (want.next(), have.next()) {
+            (None, None) => return true,
+            (Some(w), Some(h)) if w.starts_with('{') && w.ends_with("+}") => return !h.is_empty(),
+            (Some(w), Some(h)) if w.starts_with('{') && w.ends_with('}') => {
+                if h.is_empty() {
+                    return false;
+                }
+            }
+            (Some(w), Some(h)) if w == h => {}
+            _ => return false,
+        }
+    }
+}
+
 /// Plans the invoke-permission check of one route.
 pub fn plan(input: &RouteInput<'_>) -> Plan {
     let RouteInput {
@@ -357,6 +405,35 @@ impl PermissionPlan {
         Err(Box::new(self.denial_with(&arns, &why)))
     }
 
+    /// Requests of this route that a permission allows although the route as a whole is not
+    /// allowed: a `SourceArn` naming one concrete path of a `{param}` route (`.../GET/items/42`
+    /// for `GET /items/{id}`). Each as (permission, `"GET /items/42"`).
+    pub fn allowed_instances(&self, stage: &str) -> Vec<(String, String)> {
+        let Some((method, template)) = &self.route else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for p in &self.permissions {
+            let Some((arn_method, path)) = p.source_arn.as_deref().and_then(arn_method_path) else {
+                continue;
+            };
+            if path.contains('*') || !is_instance_of(&path, template) {
+                continue;
+            }
+            let m = match (arn_method, method.as_str()) {
+                ("*", "ANY") => "GET",
+                ("*", m) => m,
+                (m, "ANY") => m,
+                (m, route_m) if m == route_m => m,
+                _ => continue,
+            };
+            if self.check(stage, Some((m, &path))).is_ok() {
+                out.push((p.logical_id.clone(), format!("{m} {path}")));
+            }
+        }
+        out
+    }
+
     /// Does any permission need the concrete request (a `SourceArn` at all)?
     pub fn depends_on_request(&self) -> bool {
         self.permissions.iter().any(|p| p.source_arn.is_some())
@@ -393,6 +470,36 @@ impl PermissionPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn concrete_paths_of_route_templates() {
+        assert!(is_instance_of("/items/42", "/items/{id}"));
+        assert!(is_instance_of("/a/b/c", "/{proxy+}"));
+        assert!(is_instance_of("/files/x/y", "/files/{path+}"));
+        assert!(!is_instance_of("/items", "/items/{id}"));
+        assert!(!is_instance_of("/items/42/x", "/items/{id}"));
+        assert!(!is_instance_of("/other/42", "/items/{id}"));
+        assert!(is_instance_of("/items", "/items"));
+        assert_eq!(
+            arn_method_path("arn:aws:execute-api:us-east-1:123456789012:abc/*/GET/items/42"),
+            Some(("GET", "/items/42".to_owned()))
+        );
+        assert_eq!(
+            arn_method_path("arn:aws:execute-api:us-east-1:123456789012:abc/*"),
+            None
+        );
+    }
+
+    #[test]
+    fn route_instances_in_source_arns() {
+        let arn = "arn:aws:execute-api:us-east-1:123456789012:abc/*/GET/items/42";
+        assert!(names_route_instance(arn, "abc", "GET /items/{id}"));
+        assert!(names_route_instance(arn, "abc", "ANY /items/{id}"));
+        assert!(!names_route_instance(arn, "other", "GET /items/{id}"));
+        assert!(!names_route_instance(arn, "abc", "POST /items/{id}"));
+        assert!(!names_route_instance(arn, "abc", "GET /users/{id}"));
+        assert!(!names_route_instance(arn, "abc", "$default"));
+    }
 
     #[test]
     fn source_arn_tails_like_sam() {
