@@ -9,9 +9,10 @@ on the same machine in the same minute (the machine is shared and noisy):
     process) with no gateway and no HTTP client in front, sending the event the gateway builds;
   - serverless-offline 13 on Serverless Framework 3 (with --offline-baseline, or when already
     installed in ~/.cache/stackgate-bench/offline): the same Node handler behind an httpApi event
-    with a JWT authorizer.
+    with a JWT authorizer, in its default mode (worker threads) and with --useInProcess.
 
-Bounded: about 3 minutes by default (--seconds 5), plus 60 s with --soak (120 s with serverless-offline). Only 127.0.0.1 is used.
+Bounded: about 3 minutes by default (--seconds 5), plus ~40 s for serverless-offline's two modes, plus
+60 s with --soak (120 s with serverless-offline). Only 127.0.0.1 is used.
 """
 import argparse
 import base64
@@ -34,6 +35,7 @@ STACKGATE = os.path.join(RELEASE, "stackgate")
 CONNECTIONS = (1, 16, 64)
 OFFLINE_DIR = os.path.join(os.path.expanduser("~"), ".cache", "stackgate-bench", "offline")
 OFFLINE_PACKAGES = ["serverless@3", "serverless-offline@13"]
+OFFLINE_IN_PROCESS = "baseline: serverless-offline 13 --useInProcess"
 NODE_HANDLER = """exports.handler = async function(event, context) {
   const response = {
     statusCode: 200,
@@ -349,7 +351,7 @@ def tree_rss_kb(pid, field="VmRSS"):
 class Offline:
     """`serverless offline` on the equivalent service, on free ports."""
 
-    def __init__(self, work, svc, token):
+    def __init__(self, work, svc, token, extra_args=()):
         port, lambda_port = free_port(), free_port()
         env = dict(os.environ, SLS_TELEMETRY_DISABLED="1", SLS_NOTIFICATIONS_MODE="off", SLS_DEPRECATION_DISABLE="*",
                    AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x")
@@ -357,7 +359,7 @@ class Offline:
         t0 = time.monotonic()
         self.proc = subprocess.Popen(
             [os.path.join(OFFLINE_DIR, "node_modules", ".bin", "serverless"), "offline", "--httpPort", str(port),
-             "--lambdaPort", str(lambda_port), "--noPrependStageInUrl", "--ignoreJWTSignature"],
+             "--lambdaPort", str(lambda_port), "--noPrependStageInUrl", "--ignoreJWTSignature", *extra_args],
             cwd=svc, stdout=self.logf, stderr=subprocess.STDOUT, env=env, start_new_session=True,
         )
         self.url = f"http://127.0.0.1:{port}/test"
@@ -392,6 +394,16 @@ def run_offline(work, token, secs, row, soak):
         for c in CONNECTIONS:
             row("baseline: serverless-offline 13, JWT + Node.js", c, wrk(off.url, c, secs, auth))
         found["load_rss"] = tree_rss_kb(off.proc.pid)
+    finally:
+        off.stop()
+    # Its fastest mode: handlers called inside its own process (no worker thread, no isolation).
+    off = Offline(work, svc, token, ["--useInProcess"])
+    try:
+        if off.launch_ms is None:
+            return "serverless offline --useInProcess did not answer 200 on GET /test within 60 s (log: offline.log)"
+        wrk(off.url, 16, 2, auth)  # warm-up
+        for c in CONNECTIONS:
+            row(OFFLINE_IN_PROCESS, c, wrk(off.url, c, secs, auth))
     finally:
         off.stop()
     if soak:
@@ -588,6 +600,7 @@ def main():
     print("|---|---:|---:|---:|")
     lines = [
         ("(a) req/s ÷ serverless-offline req/s", lambda c: ratio(r(A, c), r(off, c))),
+        ("(a) req/s ÷ serverless-offline --useInProcess req/s", lambda c: ratio(r(A, c), r(OFFLINE_IN_PROCESS, c))),
         ("(a) req/s ÷ Node.js direct Runtime API req/s", lambda c: ratio(r(A, c), r(dnode, c))),
         ("(b) req/s ÷ bare hyper req/s", lambda c: ratio(r(B, c), r(bare_name, c))),
         ("(b) req/s ÷ Rust direct Runtime API req/s", lambda c: ratio(r(B, c), r(drust, c))),
@@ -638,6 +651,8 @@ def main():
             extra = f" = {ratio(ceiling, r(base, c)):.2f} of bare hyper" if base else ""
             if not base and (off, c) in rows:
                 extra = f" = {ratio(ceiling, r(off, c)):.1f}× serverless-offline's short run"
+                if (OFFLINE_IN_PROCESS, c) in rows:
+                    extra += f", {ratio(ceiling, r(OFFLINE_IN_PROCESS, c)):.1f}× its --useInProcess mode"
             print(f"| ceiling set by the function processes alone, {label} at {c} connections: "
                   f"{os.cpu_count()} cores ÷ {cu[1]:.0f} µs of function CPU per request | {fmt(ceiling, 0)} req/s{extra} |")
 
@@ -666,6 +681,9 @@ def main():
     if (off, 16) in rows:
         checks.append((f"(a) ≥ 10 × serverless-offline at 16 connections, {secs} s runs after a warm-up",
                        f"{ratio(r(A, 16), r(off, 16)):.1f}×", r(A, 16) >= 10 * r(off, 16)))
+    if (OFFLINE_IN_PROCESS, 16) in rows:
+        checks.append((f"(a) ≥ 5 × serverless-offline --useInProcess at 16 connections, {secs} s runs after a warm-up",
+                       f"{ratio(r(A, 16), r(OFFLINE_IN_PROCESS, 16)):.1f}×", r(A, 16) >= 5 * r(OFFLINE_IN_PROCESS, 16)))
     if soak and off_soak:
         checks.append(("(a) ≥ 10 × serverless-offline at 16 connections, mean over 60 s, each after a fresh start + 2 s warm-up",
                        f"{ratio(mean_rps(soak), mean_rps(off_soak)):.1f}×", mean_rps(soak) >= 10 * mean_rps(off_soak)))
