@@ -192,30 +192,28 @@ def mint_token(template, state_dir, issuer_port):
     ).stdout.strip()
 
 
-def fetch(url, token=None):
-    """The body of a 200, else None."""
+def request(url, token=None):
+    """(status, body) of a GET; status None when nothing answered."""
     req = urllib.request.Request(url)
     if token:
         req.add_header("Authorization", f"Bearer {token}")
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
-            return r.read().decode() if r.status == 200 else None
+            return r.status, r.read().decode(errors="replace")
+    except urllib.error.HTTPError as e:
+        return e.code, ""
     except OSError:
-        return None
+        return None, ""
+
+
+def fetch(url, token=None):
+    """The body of a 200, else None."""
+    status, body = request(url, token)
+    return body if status == 200 else None
 
 
 def get(url, token=None):
-    req = urllib.request.Request(url)
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            r.read()
-            return r.status
-    except urllib.error.HTTPError as e:
-        return e.code
-    except OSError:
-        return None
+    return request(url, token)[0]
 
 
 def prepare_stack(work):

@@ -11,16 +11,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use stackgate_runtime::{CodeSource, FunctionSpec, Invocation, Runtime, RuntimeOptions};
 
-/// The same async runtime as `stackgate serve`: half the cores (at least one) unless
-/// `TOKIO_WORKER_THREADS` says otherwise.
+/// The same async runtime as `stackgate serve` (`stackgate_runtime::worker_threads`).
 fn main() {
-    let workers = std::env::var("TOKIO_WORKER_THREADS")
-        .ok()
-        .and_then(|v| v.trim().parse::<usize>().ok())
-        .filter(|&n| n > 0)
-        .unwrap_or_else(|| {
-            std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
-        });
+    let workers = stackgate_runtime::worker_threads();
     match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
         .enable_all()

@@ -64,23 +64,11 @@ fn default_stack_name(template: &Path) -> String {
     }
 }
 
-/// Threads for stackgate's own async work: `TOKIO_WORKER_THREADS` if set, else half the cores
-/// (at least one). The function processes need the other half: on 2 cores one worker serves
-/// 10–28% more requests than two (fewer hand-offs between threads; BENCHMARKS.md), and stackgate
-/// itself needs about half a core at 14,000 requests/s.
-fn worker_threads() -> usize {
-    std::env::var("TOKIO_WORKER_THREADS")
-        .ok()
-        .and_then(|v| v.trim().parse::<usize>().ok())
-        .filter(|&n| n > 0)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)))
-}
-
 /// Runs a command's async part on a multi-threaded tokio runtime.
 pub fn block_on<F: std::future::Future>(future: F) -> anyhow::Result<F::Output> {
     // Log lines made on the workers are written when a worker runs out of work (log_writer).
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(worker_threads())
+        .worker_threads(stackgate_runtime::worker_threads())
         .enable_all()
         .on_thread_start(crate::log_writer::buffer_this_thread)
         .on_thread_park(crate::log_writer::flush)

@@ -22,6 +22,18 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+/// Threads for the host's own async work next to function processes: `TOKIO_WORKER_THREADS` if
+/// set, else half the cores (at least one), as the function processes need the other half. On 2
+/// cores one worker serves 10–28% more requests than two (fewer hand-offs between threads; see
+/// BENCHMARKS.md), and stackgate itself needs about half a core at 14,000 requests/s.
+pub fn worker_threads() -> usize {
+    std::env::var("TOKIO_WORKER_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)))
+}
+
 /// Everything needed to run one function.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FunctionSpec {
