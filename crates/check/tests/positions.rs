@@ -24,19 +24,32 @@ fn sam_generated_authorizer_finding_points_at_its_sam_line() {
     );
 }
 
-/// With several APIs, a wrong permission is reported at the permission meant for the route's API
-/// (its SourceArn names that API), not at the function's first permission.
-#[test]
-fn wrong_source_arn_points_at_the_permission_for_that_api() {
+/// `stackgate check` of the two-API fixture with OtherPermission's SourceArn ending in `tail`
+/// instead of `/*`: the template's text and the findings.
+fn check_two_apis_with_other_source_arn(
+    tail: &str,
+    name: &str,
+) -> (String, Vec<stackgate_check::Finding>) {
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../cli/tests/fixtures/two-apis.yaml");
     let source = std::fs::read_to_string(&fixture)
         .unwrap()
-        .replace("${OtherApi}/*\n", "${OtherApi}/*/POST/nothing\n");
-    let path = std::env::temp_dir().join(format!("stackgate-check-{}.yaml", std::process::id()));
+        .replace("${OtherApi}/*\n", &format!("${{OtherApi}}{tail}\n"));
+    let path = std::env::temp_dir().join(format!(
+        "stackgate-check-{name}-{}.yaml",
+        std::process::id()
+    ));
     std::fs::write(&path, &source).unwrap();
     let model = load(&path, &LoadOptions::default()).model.unwrap();
     let _ = std::fs::remove_file(&path);
     let findings = stackgate_check::check(&model, &source);
+    (source, findings)
+}
+
+/// With several APIs, a wrong permission is reported at the permission meant for the route's API
+/// (its SourceArn names that API), not at the function's first permission.
+#[test]
+fn wrong_source_arn_points_at_the_permission_for_that_api() {
+    let (source, findings) = check_two_apis_with_other_source_arn("/*/POST/nothing", "post");
     let denied = findings.iter().find(|f| f.code == "SG002").unwrap();
     let line = source.lines().nth(denied.line - 1).unwrap();
     assert!(
@@ -50,18 +63,7 @@ fn wrong_source_arn_points_at_the_permission_for_that_api() {
 /// naming the path, at that permission, not an error saying the route is denied.
 #[test]
 fn source_arn_with_a_concrete_path_of_a_param_route_is_a_warning() {
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../cli/tests/fixtures/two-apis.yaml");
-    let source = std::fs::read_to_string(&fixture)
-        .unwrap()
-        .replace("${OtherApi}/*\n", "${OtherApi}/*/GET/items/42\n");
-    let path = std::env::temp_dir().join(format!(
-        "stackgate-check-concrete-{}.yaml",
-        std::process::id()
-    ));
-    std::fs::write(&path, &source).unwrap();
-    let model = load(&path, &LoadOptions::default()).model.unwrap();
-    let _ = std::fs::remove_file(&path);
-    let findings = stackgate_check::check(&model, &source);
+    let (source, findings) = check_two_apis_with_other_source_arn("/*/GET/items/42", "concrete");
     assert!(
         !findings.iter().any(|f| f.code == "SG003"),
         "the permission does match a request of the route: {findings:#?}"
