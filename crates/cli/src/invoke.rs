@@ -15,7 +15,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use bytes::Bytes;
 use stackgate_gateway::offline::{self, OfflineAuth, OfflineRequest};
-use stackgate_runtime::invoke_api::ApiFunction;
+use stackgate_runtime::invoke_api::{ApiFunction, AsyncConfig};
 use stackgate_runtime::{Invocation, Outcome, Runtime, RuntimeOptions};
 use stackgate_template::Model;
 
@@ -32,8 +32,32 @@ pub fn api_functions(model: &Model) -> Vec<ApiFunction> {
             aliases: vec![f.logical_id.clone()],
             role: f.role_arn.clone(),
             description: None,
+            async_config: async_config(model, f),
         })
         .collect()
+}
+
+/// The function's `AWS::Lambda::EventInvokeConfig` for `$LATEST`, else Lambda's defaults.
+fn async_config(model: &Model, function: &stackgate_template::Function) -> AsyncConfig {
+    let fref = stackgate_iam::FunctionRef {
+        name: function.name.clone(),
+        qualifier: None,
+        arn: function.arn.clone(),
+    };
+    let mut config = AsyncConfig::default();
+    let found = model.event_invoke_configs.iter().find(|c| {
+        c.qualifier == "$LATEST"
+            && stackgate_iam::FunctionName::parse(&c.function_name).is_some_and(|n| n.names(&fref))
+    });
+    if let Some(c) = found {
+        if let Some(n) = c.maximum_retry_attempts {
+            config.max_retry_attempts = u32::try_from(n).unwrap_or(2);
+        }
+        if let Some(s) = c.maximum_event_age_s {
+            config.max_event_age = Duration::from_secs(s);
+        }
+    }
+    config
 }
 
 pub fn run(args: InvokeArgs) -> anyhow::Result<ExitCode> {

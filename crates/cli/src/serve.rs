@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 use stackgate_gateway::{Gateway, GatewayHandle, GatewayOptions, Invoker};
 use stackgate_issuer::DevIssuer;
-use stackgate_runtime::invoke_api::InvokeApi;
+use stackgate_runtime::invoke_api::{InvokeApi, RetryTiming};
 use stackgate_runtime::{CodeSource, FunctionSpec, Runtime, RuntimeOptions};
 use stackgate_template::{Code, Model};
 use tokio::net::TcpListener;
@@ -173,10 +173,10 @@ async fn start_lambda_api(
     let address = listener
         .local_addr()
         .context("Lambda API listener address")?;
-    let api = Arc::new(InvokeApi::new(
-        runtime.clone(),
-        crate::invoke::api_functions(model),
-    ));
+    let api = Arc::new(
+        InvokeApi::new(runtime.clone(), crate::invoke::api_functions(model))
+            .with_retry_timing(retry_timing()),
+    );
     let served = api.clone();
     tokio::spawn(async move {
         if let Err(error) = served.serve(listener).await {
@@ -258,4 +258,18 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
+}
+
+/// Lambda's one-minute unit between attempts of a failed asynchronous invocation, unless
+/// `STACKGATE_ASYNC_RETRY_UNIT_MS` sets another (so tests need not wait minutes).
+fn retry_timing() -> RetryTiming {
+    let mut timing = RetryTiming::default();
+    if let Some(ms) = std::env::var("STACKGATE_ASYNC_RETRY_UNIT_MS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|&ms| ms > 0)
+    {
+        timing.unit = std::time::Duration::from_millis(ms);
+    }
+    timing
 }

@@ -424,3 +424,61 @@ fn fixture_stack_with_the_aws_cli() {
     let page: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(page["Functions"].as_array().unwrap().len(), 4);
 }
+
+/// A failed asynchronous invocation runs again as Lambda's event queue runs it (the same request
+/// id, one unit then two units later, Lambda's unit being a minute), and an
+/// `AWS::Lambda::EventInvokeConfig` with `MaximumRetryAttempts: 0` stops after one attempt.
+#[tokio::test(flavor = "multi_thread")]
+async fn failed_event_invokes_are_retried() {
+    let fixture = repo_root().join("crates/cli/tests/fixtures/async-retries.yaml");
+    let server = Server::start_with_env(&fixture, &[], &[("STACKGATE_ASYNC_RETRY_UNIT_MS", "150")]);
+    let url = lambda_url(&server);
+    let client = reqwest::Client::new();
+    let event = |name: &str| {
+        client
+            .post(format!("{url}/2015-03-31/functions/{name}/invocations"))
+            .header("X-Amz-Invocation-Type", "Event")
+            .body("{}")
+            .send()
+    };
+
+    let reply = event("FailingFunction").await.unwrap();
+    assert_eq!(reply.status(), 202);
+    let id = reply.headers()["x-amzn-requestid"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let logs = server.wait_for_log("on attempt 3 of 3: no retries left");
+    assert_eq!(
+        logs.matches(&format!("START RequestId: {id}")).count(),
+        3,
+        "{logs}"
+    );
+    assert!(
+        logs.contains("Lambda runs it again in 150 ms (attempt 2 of 3)"),
+        "{logs}"
+    );
+    assert!(
+        logs.contains("Lambda runs it again in 300 ms (attempt 3 of 3)"),
+        "{logs}"
+    );
+
+    let reply = event("OnceFunction").await.unwrap();
+    assert_eq!(reply.status(), 202);
+    let id = reply.headers()["x-amzn-requestid"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let logs = server.wait_for_log("on attempt 1 of 1: no retries left");
+    assert!(logs.contains(&format!("request_id={id}")), "{logs}");
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    assert_eq!(
+        server
+            .logs()
+            .matches(&format!("START RequestId: {id}"))
+            .count(),
+        1,
+        "{}",
+        server.logs()
+    );
+}

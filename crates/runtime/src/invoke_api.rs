@@ -26,6 +26,8 @@ use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use serde_json::{Value, json};
 
+use crate::event_queue;
+pub use crate::event_queue::{AsyncConfig, RetryTiming};
 use crate::{CodeSource, FunctionSpec, Invocation, InvokeError, Outcome, Runtime, logs};
 
 /// Largest synchronous request payload (`RequestResponse`, `DryRun`).
@@ -46,11 +48,15 @@ pub struct ApiFunction {
     pub role: Option<String>,
     /// `Description`.
     pub description: Option<String>,
+    /// Retries and maximum age of its asynchronous invocations (`AWS::Lambda::EventInvokeConfig`).
+    pub async_config: AsyncConfig,
 }
 
 /// The Invoke API of one runtime.
 pub struct InvokeApi {
     runtime: Arc<Runtime>,
+    /// The event queue's waits between attempts of an asynchronous invocation.
+    timing: RetryTiming,
     /// Replaced by [`InvokeApi::update`] when the functions change (hot reload).
     directory: RwLock<Directory>,
     last_modified: String,
@@ -103,9 +109,37 @@ impl InvokeApi {
         let directory = Directory::build(&runtime, functions, HashMap::new());
         InvokeApi {
             runtime,
+            timing: RetryTiming::default(),
             directory: RwLock::new(directory),
             last_modified: last_modified(SystemTime::now()),
         }
+    }
+
+    /// Waits of the asynchronous event queue other than AWS's (tests shorten them).
+    pub fn with_retry_timing(mut self, timing: RetryTiming) -> Self {
+        self.timing = timing;
+        self
+    }
+
+    /// `function`'s asynchronous-invocation settings.
+    fn async_config(&self, function: &str) -> AsyncConfig {
+        self.directory()
+            .details
+            .get(function)
+            .map(|d| d.async_config)
+            .unwrap_or_default()
+    }
+
+    /// Queues an asynchronous invocation: it runs (and is retried) in the background.
+    fn queue_event(&self, function: &str, invocation: Invocation) {
+        let config = self.async_config(function);
+        tokio::spawn(event_queue::run(
+            self.runtime.clone(),
+            function.to_owned(),
+            invocation,
+            config,
+            self.timing,
+        ));
     }
 
     /// After [`Runtime::update`]: the functions' names and details anew; `changed` functions
@@ -552,27 +586,7 @@ async fn invoke(
     match kind {
         InvocationType::DryRun => Ok(empty(StatusCode::NO_CONTENT, &request_id)),
         InvocationType::Event => {
-            let runtime = api.runtime.clone();
-            let function = spec.name.clone();
-            tokio::spawn(async move {
-                match runtime.invoke(&function, invocation).await {
-                    Ok(result) => {
-                        if let Outcome::FunctionError { error_type, .. } = result.outcome {
-                            tracing::warn!(
-                                target: "stackgate::lambda_api",
-                                function = %function,
-                                request_id = %result.request_id,
-                                "asynchronous invocation failed with {error_type}; Lambda would retry it up to 2 more times (retries are not emulated)"
-                            );
-                        }
-                    }
-                    Err(error) => tracing::warn!(
-                        target: "stackgate::lambda_api",
-                        function = %function,
-                        "asynchronous invocation not run: {error}"
-                    ),
-                }
-            });
+            api.queue_event(&spec.name, invocation);
             Ok(empty(StatusCode::ACCEPTED, &request_id))
         }
         InvocationType::RequestResponse => {
@@ -623,18 +637,12 @@ async fn invoke_async(
     let spec = api.resolve(&name, None)?;
     let payload = read_payload(body, MAX_ASYNC_PAYLOAD, "InvokeAsync").await?;
     let request_id = logs::uuid_v4();
-    let runtime = api.runtime.clone();
-    let function = spec.name.clone();
     let invocation = Invocation {
         payload,
         request_id: Some(request_id.clone()),
         ..Invocation::default()
     };
-    tokio::spawn(async move {
-        if let Err(error) = runtime.invoke(&function, invocation).await {
-            tracing::warn!(target: "stackgate::lambda_api", function = %function, "asynchronous invocation not run: {error}");
-        }
-    });
+    api.queue_event(&spec.name, invocation);
     let mut response = (StatusCode::ACCEPTED, axum::Json(json!({"Status": 202}))).into_response();
     insert(response.headers_mut(), "x-amzn-RequestId", &request_id);
     Ok(response)

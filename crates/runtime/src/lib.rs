@@ -8,6 +8,7 @@
 mod api;
 mod code;
 mod environment;
+pub mod event_queue;
 mod held_writes;
 pub mod invoke_api;
 mod logs;

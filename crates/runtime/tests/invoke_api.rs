@@ -1,12 +1,12 @@
 //! The Invoke API over a real runtime: throttling by reserved concurrency, client context,
-//! aliases (other names), configuration.
+//! aliases (other names), configuration, retries of asynchronous invocations.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use stackgate_runtime::invoke_api::{ApiFunction, InvokeApi};
+use stackgate_runtime::invoke_api::{ApiFunction, AsyncConfig, InvokeApi, RetryTiming};
 use stackgate_runtime::{CodeSource, FunctionSpec, Runtime, RuntimeOptions};
 
 fn node(name: &str, source: &str, reserved: Option<u64>) -> FunctionSpec {
@@ -56,6 +56,7 @@ async fn start() -> (String, Arc<Runtime>) {
             aliases: vec!["ContextFunction".into()],
             role: Some("arn:aws:iam::123456789012:role/r".into()),
             description: Some("echoes its context".into()),
+            async_config: Default::default(),
         }],
     ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -168,4 +169,127 @@ async fn client_context_aliases_and_configuration() {
         .unwrap();
     assert_eq!(get["Concurrency"]["ReservedConcurrentExecutions"], 1);
     runtime.shutdown().await;
+}
+
+/// What a function wrote to `file` so far: one line per attempt (request id, time).
+fn lines_now(file: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// [`lines_now`] once `want` lines are there (or after 10 s).
+async fn attempts(file: &std::path::Path, want: usize) -> Vec<String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let lines = lines_now(file);
+        if lines.len() >= want || std::time::Instant::now() > deadline {
+            return lines;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failed_async_invocations_are_retried_like_lambda() {
+    let dir = std::env::temp_dir().join(format!(
+        "stackgate-async-{}-{:x}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    // Each attempt writes its request id (and the time) to the file the event names.
+    let failing = "exports.handler = async (event, context) => { require('fs').appendFileSync(event.file, context.awsRequestId + ' ' + Date.now() + '\\n'); throw new Error('fails on purpose'); };";
+    let ok = "exports.handler = async (event, context) => { require('fs').appendFileSync(event.file, context.awsRequestId + ' ' + Date.now() + '\\n'); await new Promise(r => setTimeout(r, event.hold || 0)); return 'ok'; };";
+    let runtime = Arc::new(Runtime::new(
+        vec![
+            node("flaky", failing, None),
+            node("once", failing, None),
+            node("single", ok, Some(1)),
+        ],
+        RuntimeOptions {
+            max_environments: 2,
+            work_dir: dir.join("work"),
+        },
+    ));
+    let api_function = |name: &str, async_config| ApiFunction {
+        name: name.into(),
+        aliases: vec![],
+        role: None,
+        description: None,
+        async_config,
+    };
+    let unit = Duration::from_millis(400);
+    let api = Arc::new(
+        InvokeApi::new(
+            runtime.clone(),
+            vec![
+                api_function("flaky", AsyncConfig::default()),
+                api_function(
+                    "once",
+                    AsyncConfig {
+                        max_retry_attempts: 0,
+                        ..AsyncConfig::default()
+                    },
+                ),
+                api_function("single", AsyncConfig::default()),
+            ],
+        )
+        .with_retry_timing(RetryTiming { unit }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(api.serve(listener));
+    let client = reqwest::Client::new();
+    let event = |name: &str, file: &std::path::Path, hold: u64| {
+        client
+            .post(format!("{url}/2015-03-31/functions/{name}/invocations"))
+            .header("X-Amz-Invocation-Type", "Event")
+            .body(serde_json::json!({ "file": file, "hold": hold }).to_string())
+            .send()
+    };
+
+    // Default: three attempts, the same request id, one unit then two units apart.
+    let file = dir.join("flaky.txt");
+    let reply = event("flaky", &file, 0).await.unwrap();
+    assert_eq!(reply.status(), 202);
+    let id = reply.headers()["x-amzn-requestid"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let lines = attempts(&file, 3).await;
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    let times: Vec<u64> = lines
+        .iter()
+        .map(|l| {
+            let (rid, t) = l.split_once(' ').unwrap();
+            assert_eq!(rid, id, "every attempt keeps the request id");
+            t.parse().unwrap()
+        })
+        .collect();
+    let unit_ms = unit.as_millis() as u64;
+    assert!(times[1] - times[0] >= unit_ms, "{times:?}");
+    assert!(times[2] - times[1] >= 2 * unit_ms, "{times:?}");
+    // And no fourth.
+    tokio::time::sleep(unit * 4).await;
+    assert_eq!(lines_now(&file).len(), 3);
+
+    // MaximumRetryAttempts 0: one attempt.
+    let file = dir.join("once.txt");
+    assert_eq!(event("once", &file, 0).await.unwrap().status(), 202);
+    assert_eq!(attempts(&file, 1).await.len(), 1);
+    tokio::time::sleep(unit * 2).await;
+    assert_eq!(lines_now(&file).len(), 1);
+
+    // Throttled (reserved concurrency 1, busy): back in the queue, run once the slot is free.
+    let file = dir.join("single.txt");
+    assert_eq!(event("single", &file, 800).await.unwrap().status(), 202);
+    assert_eq!(attempts(&file, 1).await.len(), 1);
+    assert_eq!(event("single", &file, 0).await.unwrap().status(), 202);
+    let lines = attempts(&file, 2).await;
+    assert_eq!(lines.len(), 2, "the throttled event ran later: {lines:?}");
+    runtime.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
 }

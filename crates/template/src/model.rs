@@ -33,6 +33,8 @@ pub struct Model {
     pub authorizers: Vec<Authorizer>,
     pub functions: Vec<Function>,
     pub permissions: Vec<Permission>,
+    /// `AWS::Lambda::EventInvokeConfig`: retries and event age of asynchronous invocations.
+    pub event_invoke_configs: Vec<EventInvokeConfig>,
     pub roles: Vec<Role>,
     /// `AWS::IAM::Policy` and `AWS::IAM::ManagedPolicy` resources (attached to roles by `Roles`
     /// or, for managed policies, by a role's `ManagedPolicyArns`).
@@ -204,6 +206,21 @@ pub struct Permission {
     pub principal: String,
     pub source_arn: Option<String>,
     pub source_account: Option<String>,
+    pub location: Location,
+}
+
+/// `AWS::Lambda::EventInvokeConfig` (its destinations are not emulated).
+#[derive(Debug, Clone)]
+pub struct EventInvokeConfig {
+    pub logical_id: String,
+    /// Resolved `FunctionName` (name, ARN or partial ARN).
+    pub function_name: String,
+    /// `$LATEST`, a version or an alias.
+    pub qualifier: String,
+    /// `MaximumRetryAttempts` (0–2; Lambda's default is 2).
+    pub maximum_retry_attempts: Option<u64>,
+    /// `MaximumEventAgeInSeconds` (60–21600; Lambda's default is 21600).
+    pub maximum_event_age_s: Option<u64>,
     pub location: Location,
 }
 

@@ -224,7 +224,7 @@ fn schema(resource_type: &str) -> Option<Schema> {
                 ("VpcConfig", "functions run with this machine's network"),
                 (
                     "DeadLetterConfig",
-                    "asynchronous invocation is not emulated",
+                    "dead-letter queues are not emulated: a discarded asynchronous event is logged",
                 ),
                 ("EphemeralStorage", "/tmp is not limited"),
                 ("FileSystemConfigs", "EFS mounts are not emulated"),
@@ -249,6 +249,19 @@ fn schema(resource_type: &str) -> Option<Schema> {
                 "InvokedViaFunctionUrl",
             ],
             ignored: &[("PrincipalOrgID", "organisation conditions are not checked")],
+        },
+        "AWS::Lambda::EventInvokeConfig" => Schema {
+            used: &[
+                "FunctionName",
+                "Qualifier",
+                "MaximumRetryAttempts",
+                "MaximumEventAgeInSeconds",
+            ],
+            inert: &[],
+            ignored: &[(
+                "DestinationConfig",
+                "destinations are not emulated: a discarded event is logged",
+            )],
         },
         "AWS::IAM::Role" => Schema {
             used: &[
@@ -691,6 +704,7 @@ impl<'a> Builder<'a> {
             }
             "AWS::Lambda::Function" => self.function(&props, node),
             "AWS::Lambda::Permission" => self.permission(&props, node),
+            "AWS::Lambda::EventInvokeConfig" => self.event_invoke_config(&props, node),
             "AWS::IAM::Role" => self.role(&props, node),
             "AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy" => self.policy(&props, node),
             _ => {}
@@ -1559,6 +1573,33 @@ impl<'a> Builder<'a> {
                 principal,
                 source_arn,
                 source_account,
+                location,
+            });
+        }
+    }
+
+    fn event_invoke_config(&mut self, p: &Props<'_>, node: &Node) {
+        let function_name = self.text(p, "FunctionName", true);
+        let qualifier = self.text(p, "Qualifier", true);
+        let maximum_retry_attempts = self.integer(p, "MaximumRetryAttempts", 0..=2);
+        let maximum_event_age_s = self.integer(p, "MaximumEventAgeInSeconds", 60..=21600);
+        if let (Some(function_name), Some(qualifier)) = (function_name, qualifier) {
+            if qualifier != "$LATEST"
+                && let Some((qnode, _)) = p.get("Qualifier")
+            {
+                self.ctx.warning_at(
+                    qnode,
+                    &format!("{}.Qualifier", p.path),
+                    format!("stackgate runs every function as $LATEST, so this configuration for `{qualifier}` is not applied (Qualifier: $LATEST is)"),
+                );
+            }
+            let location = self.loc(node);
+            self.model.event_invoke_configs.push(EventInvokeConfig {
+                logical_id: p.logical_id.clone(),
+                function_name,
+                qualifier,
+                maximum_retry_attempts,
+                maximum_event_age_s,
                 location,
             });
         }

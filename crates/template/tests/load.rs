@@ -802,3 +802,30 @@ fn jwt_identity_source_exactly_one_header_or_querystring() {
         messages(&l)
     );
 }
+
+#[test]
+fn event_invoke_config() {
+    let l = with(
+        "  C:\n    Type: AWS::Lambda::EventInvokeConfig\n    Properties:\n      FunctionName: !Ref Fn\n      Qualifier: $LATEST\n      MaximumRetryAttempts: 1\n      MaximumEventAgeInSeconds: 120\n      DestinationConfig: {OnFailure: {Destination: arn:aws:sqs:us-east-1:123456789012:q}}\n",
+    );
+    let m = l.model.unwrap_or_else(|| panic!("{:?}", l.diagnostics));
+    let c = &m.event_invoke_configs[0];
+    assert_eq!(c.function_name, m.functions[0].name);
+    assert_eq!(c.qualifier, "$LATEST");
+    assert_eq!(c.maximum_retry_attempts, Some(1));
+    assert_eq!(c.maximum_event_age_s, Some(120));
+    assert!(
+        m.ignored_properties
+            .iter()
+            .any(|p| p.property == "DestinationConfig"),
+        "destinations are named as ignored: {:?}",
+        m.ignored_properties
+    );
+    let l = with(
+        "  C:\n    Type: AWS::Lambda::EventInvokeConfig\n    Properties:\n      FunctionName: !Ref Fn\n      Qualifier: $LATEST\n      MaximumEventAgeInSeconds: 30\n",
+    );
+    expect_error(
+        &l,
+        "`MaximumEventAgeInSeconds` must be an integer from 60 to 21600, not 30",
+    );
+}

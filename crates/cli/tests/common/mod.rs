@@ -56,11 +56,17 @@ impl Server {
     /// Starts `stackgate serve TEMPLATE --port 0 --issuer-port 0 --state-dir …` plus `extra`
     /// arguments, and waits until it has printed its banner.
     pub fn start(template: &Path, extra: &[&str]) -> Server {
+        Self::start_with_env(template, extra, &[])
+    }
+
+    /// [`Server::start`] with environment variables set for stackgate.
+    pub fn start_with_env(template: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let mut command = Command::new(stackgate_bin());
         command.arg("serve").arg(template);
         if !extra.contains(&"--state-dir") {
             command.arg("--state-dir").arg(temp_dir("state"));
         }
+        command.envs(env.iter().copied());
         Self::spawn(command, extra)
     }
 

@@ -85,9 +85,12 @@ const NOT_EMULATED: &[(&str, &str)] = &[
     ),
     (
         "EventInvokeConfig",
-        "asynchronous invocation is not emulated",
+        "not expanded yet: declare an AWS::Lambda::EventInvokeConfig resource (Qualifier: $LATEST), which stackgate emulates",
     ),
-    ("DeadLetterQueue", "asynchronous invocation is not emulated"),
+    (
+        "DeadLetterQueue",
+        "dead-letter queues are not emulated: a discarded asynchronous event is logged",
+    ),
     ("FunctionUrlConfig", "function URLs are not emulated"),
     (
         "CapacityProviderConfig",
