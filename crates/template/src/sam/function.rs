@@ -43,6 +43,7 @@ const HANDLED: &[&str] = &[
     "RolePath",
     "PermissionsBoundary",
     "Events",
+    "EventInvokeConfig",
     "Tags",
     "Tracing",
     "PropagateTags",
@@ -82,10 +83,6 @@ const NOT_EMULATED: &[(&str, &str)] = &[
     (
         "ProvisionedConcurrencyConfig",
         "provisioned concurrency is not emulated: every environment starts cold",
-    ),
-    (
-        "EventInvokeConfig",
-        "not expanded yet: declare an AWS::Lambda::EventInvokeConfig resource (Qualifier: $LATEST), which stackgate emulates",
     ),
     (
         "DeadLetterQueue",
@@ -241,6 +238,12 @@ pub(crate) fn expand(
     )];
     fnode.append(&mut out);
     let mut out = fnode;
+    if let Some((k, c)) = entries
+        .iter()
+        .find(|(k, _)| k.as_str() == Some("EventInvokeConfig"))
+    {
+        out.extend(event_invoke_config(id, k, c, props, &attributes, sink));
+    }
 
     // Events.
     let Some(events) = props.get("Events") else {
@@ -308,6 +311,56 @@ pub(crate) fn expand(
         }
     }
     out
+}
+
+/// `EventInvokeConfig` → `{id}EventInvokeConfig` (`AWS::Lambda::EventInvokeConfig`), as the
+/// translator writes it: for `$LATEST`, or for the `AutoPublishAlias` when there is one.
+fn event_invoke_config(
+    id: &str,
+    key: &Node,
+    config: &Node,
+    props: &Node,
+    attributes: &[(String, Node)],
+    sink: &mut Sink,
+) -> Option<(String, Node)> {
+    if config.as_map().is_none() {
+        sink.error(
+            config,
+            &format!("Resources.{id}.Properties.EventInvokeConfig"),
+            "EventInvokeConfig must be a map",
+        );
+        return None;
+    }
+    let qualifier = props
+        .get("AutoPublishAlias")
+        .cloned()
+        .unwrap_or_else(|| scalar("$LATEST", key));
+    let mut cprops = vec![
+        ("FunctionName", super::reference(id, key)),
+        ("Qualifier", qualifier),
+    ];
+    for name in ["MaximumEventAgeInSeconds", "MaximumRetryAttempts"] {
+        if let Some(v) = config.get(name) {
+            cprops.push((name, v.clone()));
+        }
+    }
+    if let Some(d) = config.get("DestinationConfig") {
+        sink.ignore(
+            id,
+            "EventInvokeConfig.DestinationConfig",
+            "destinations are not emulated: a discarded asynchronous event is logged",
+            d,
+        );
+    }
+    Some((
+        format!("{id}EventInvokeConfig"),
+        resource(
+            "AWS::Lambda::EventInvokeConfig",
+            map(cprops, config),
+            attributes,
+            config,
+        ),
+    ))
 }
 
 fn code_uri(c: &Node, path: &str, sink: &mut Sink) -> Option<Node> {

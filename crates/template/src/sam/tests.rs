@@ -530,3 +530,37 @@ fn api_stage_references_name_the_generated_stage() {
         ]
     );
 }
+
+#[test]
+fn event_invoke_config_expands_like_the_translator() {
+    let m = model(
+        r#"
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: nodejs20.x
+      Handler: index.handler
+      CodeUri: src
+      EventInvokeConfig:
+        MaximumEventAgeInSeconds: 120
+        MaximumRetryAttempts: 1
+        DestinationConfig:
+          OnFailure:
+            Type: SQS
+"#,
+    );
+    let c = &m.event_invoke_configs[0];
+    assert_eq!(c.logical_id, "FnEventInvokeConfig");
+    assert_eq!(c.function_name, m.functions[0].name);
+    assert_eq!(c.qualifier, "$LATEST");
+    assert_eq!(c.maximum_retry_attempts, Some(1));
+    assert_eq!(c.maximum_event_age_s, Some(120));
+    assert!(
+        m.ignored_properties
+            .iter()
+            .any(|p| p.property == "EventInvokeConfig.DestinationConfig"),
+        "{:?}",
+        m.ignored_properties
+    );
+}
