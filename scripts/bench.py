@@ -500,6 +500,7 @@ def main():
         ("(a) GET /test, JWT + Node.js function", "/test", auth),
         ("(b) GET /rust/x, JWT + Rust function", "/rust/x", auth),
         ("(c) GET /open, no authorizer, Node.js", "/open", []),
+        ("(d) GET /python, JWT + Python function", "/python", auth),
     ]
     for name, path, headers in scenarios:
         wrk(f"{server.url}{path}", 16, 2, headers)  # warm-up: environments started, JIT warm
@@ -586,7 +587,7 @@ def main():
     if offline_note:
         print(f"| baseline: serverless-offline 13 | | {offline_note} | | | |")
 
-    A, B, C = (s[0] for s in scenarios)
+    A, B, C, _ = (s[0] for s in scenarios)
     bare_name, dnode, drust = "baseline: bare hyper, fixed body", direct[0][0], direct[1][0]
     off = "baseline: serverless-offline 13, JWT + Node.js"
 
