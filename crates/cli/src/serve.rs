@@ -57,8 +57,8 @@ async fn serve(
     // others free ports.
     let apis: Vec<_> = http_apis(&model).collect();
     anyhow::ensure!(
-        !apis.is_empty(),
-        "{} defines no HTTP API (AWS::ApiGatewayV2::Api with ProtocolType HTTP): nothing to serve",
+        !apis.is_empty() || !model.functions.is_empty(),
+        "{} defines no HTTP API (AWS::ApiGatewayV2::Api with ProtocolType HTTP) and no function: nothing to serve",
         args.template.template.display()
     );
     let mut servers = BTreeMap::new();

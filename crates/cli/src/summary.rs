@@ -150,6 +150,12 @@ pub fn banner(
         "stackgate: stack {stack} from {}",
         model.template_path.display()
     );
+    if apis.is_empty() {
+        let _ = writeln!(
+            out,
+            "(no HTTP API in the template: its functions are served by the Lambda API only)"
+        );
+    }
     for (api, url) in apis {
         let id = model
             .apis

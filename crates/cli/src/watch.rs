@@ -368,9 +368,9 @@ impl Reloader {
     /// Switches to `model`; nothing changes when it fails.
     async fn apply(&mut self, model: Model, changes: &Changes) -> Result<(), String> {
         let apis: Vec<String> = http_apis(&model).map(|a| a.logical_id.clone()).collect();
-        if apis.is_empty() {
+        if apis.is_empty() && model.functions.is_empty() {
             return Err(format!(
-                "{} defines no HTTP API (AWS::ApiGatewayV2::Api with ProtocolType HTTP): nothing to serve",
+                "{} defines no HTTP API (AWS::ApiGatewayV2::Api with ProtocolType HTTP) and no function: nothing to serve",
                 self.args.template.template.display()
             ));
         }

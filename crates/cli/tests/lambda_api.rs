@@ -427,11 +427,19 @@ fn fixture_stack_with_the_aws_cli() {
 
 /// A failed asynchronous invocation runs again as Lambda's event queue runs it (the same request
 /// id, one unit then two units later, Lambda's unit being a minute), and an
-/// `AWS::Lambda::EventInvokeConfig` with `MaximumRetryAttempts: 0` stops after one attempt.
+/// `AWS::Lambda::EventInvokeConfig` with `MaximumRetryAttempts: 0` stops after one attempt. The
+/// fixture has no HTTP API: `serve` runs the Lambda API alone.
 #[tokio::test(flavor = "multi_thread")]
 async fn failed_event_invokes_are_retried() {
     let fixture = repo_root().join("crates/cli/tests/fixtures/async-retries.yaml");
     let server = Server::start_with_env(&fixture, &[], &[("STACKGATE_ASYNC_RETRY_UNIT_MS", "150")]);
+    // The template has functions and no HTTP API: the Lambda API alone serves them.
+    assert!(
+        server.banner.contains("no HTTP API in the template"),
+        "{}",
+        server.banner
+    );
+    assert!(server.url.is_empty(), "{}", server.banner);
     let url = lambda_url(&server);
     let client = reqwest::Client::new();
     let event = |name: &str| {

@@ -145,9 +145,10 @@ impl Server {
                 .find_map(|l| l.strip_prefix(prefix))
                 .map(|s| s.trim().to_string())
         };
+        // Empty when the template has no HTTP API (only the Lambda API serves).
         let url = field("Gateway:")
             .and_then(|rest| rest.split_whitespace().next().map(str::to_string))
-            .expect("banner names the gateway URL");
+            .unwrap_or_default();
         let issuer = field("Dev issuer:");
         Server {
             child,
