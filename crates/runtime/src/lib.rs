@@ -239,12 +239,13 @@ impl Runtime {
                         next.insert(name, old);
                     }
                     Some(old) => {
-                        retired.push(old);
-                        let pool = pool::FunctionPool::new(
+                        let pool = pool::FunctionPool::replacing(
+                            &old,
                             spec,
                             self.shared.clone(),
                             self.max_environments,
                         );
+                        retired.push(old);
                         next.insert(name.clone(), pool);
                         summary.replaced.push(name);
                     }

@@ -112,14 +112,34 @@ impl FunctionPool {
             None => max_environments.max(1),
         }
         .min(Semaphore::MAX_PERMITS);
+        Self::with_limit(spec, shared, Arc::new(Semaphore::new(permits)))
+    }
+
+    fn with_limit(spec: FunctionSpec, shared: Arc<Shared>, limit: Arc<Semaphore>) -> Arc<Self> {
         Arc::new(FunctionPool {
             spec,
             shared,
-            limit: Arc::new(Semaphore::new(permits)),
+            limit,
             idle: Mutex::new(Vec::new()),
             config: OnceCell::new(),
             retired: AtomicBool::new(false),
         })
+    }
+
+    /// The pool that replaces `old` (hot reload). With the same concurrency limit it shares
+    /// `old`'s slots, so invocations still running on the old environments count against the
+    /// limit, as in Lambda; a changed limit starts afresh.
+    pub fn replacing(
+        old: &FunctionPool,
+        spec: FunctionSpec,
+        shared: Arc<Shared>,
+        max_environments: usize,
+    ) -> Arc<Self> {
+        if old.spec.reserved_concurrency == spec.reserved_concurrency {
+            Self::with_limit(spec, shared, old.limit.clone())
+        } else {
+            Self::new(spec, shared, max_environments)
+        }
     }
 
     pub fn spec(&self) -> &FunctionSpec {

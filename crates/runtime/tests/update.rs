@@ -180,3 +180,31 @@ async fn added_and_removed_functions() {
     );
     rt.shutdown().await;
 }
+
+/// Reserved concurrency holds across a reload: an invocation still running on the replaced
+/// pool's environment counts against the new pool's limit (Lambda has one limit per function).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reserved_concurrency_holds_across_a_reload() {
+    let limited = |tag: &str, delay_ms: u64| FunctionSpec {
+        reserved_concurrency: Some(1),
+        ..tagged("one", tag, delay_ms)
+    };
+    let rt = runtime(vec![limited("old", 800)]);
+    let background = {
+        let rt = rt.clone();
+        tokio::spawn(async move { call(&rt, "one").await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let summary = rt.update(vec![limited("new", 0)], &HashSet::new());
+    assert_eq!(summary.replaced, vec!["one".to_owned()]);
+    assert!(
+        matches!(
+            rt.invoke("one", Invocation::default()).await,
+            Err(InvokeError::Throttled { limit: 1, .. })
+        ),
+        "the old invocation still holds the function's one slot"
+    );
+    assert_eq!(background.await.unwrap().0, "old");
+    assert_eq!(call(&rt, "one").await.0, "new", "the slot is free again");
+    rt.shutdown().await;
+}
