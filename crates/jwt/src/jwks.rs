@@ -64,6 +64,8 @@ struct Snapshot {
     generation: u64,
     last_attempt: Option<Instant>,
     last_error: Option<String>,
+    /// When the last fetch ended, if it failed.
+    failed_at: Option<Instant>,
 }
 
 #[derive(Debug, Default)]
@@ -73,6 +75,12 @@ struct IssuerEntry {
 }
 
 impl IssuerEntry {
+    /// When the last fetch failed and why, if it did.
+    fn failure(&self) -> Option<(Instant, String)> {
+        let s = self.snapshot.lock().unwrap_or_else(|p| p.into_inner());
+        Some((s.failed_at?, s.last_error.clone()?))
+    }
+
     fn read(&self) -> (Option<Arc<KeySet>>, u64, Option<Instant>, Option<String>) {
         let s = self.snapshot.lock().unwrap_or_else(|p| p.into_inner());
         (
@@ -93,6 +101,10 @@ pub struct KeySettings {
     pub ttl: Duration,
     /// An unknown `kid` triggers a refetch at most this often per issuer.
     pub min_refetch_interval: Duration,
+    /// While an issuer's keys have never been fetched, a failed fetch is tried again at most
+    /// this often; requests meanwhile get 401 with that failure (not one fetch, and up to one
+    /// timeout, each).
+    pub failed_fetch_retry: Duration,
     /// Verified tokens remembered (until their `exp`) to skip repeated RSA verifies.
     pub token_cache_capacity: usize,
 }
@@ -103,6 +115,7 @@ impl Default for KeySettings {
             fetch_timeout: Duration::from_millis(1500),
             ttl: Duration::from_secs(2 * 3600),
             min_refetch_interval: Duration::from_secs(5),
+            failed_fetch_retry: Duration::from_secs(1),
             token_cache_capacity: 10_000,
         }
     }
@@ -202,6 +215,21 @@ impl Keys {
         let (keys, generation, last_attempt, _) = entry.read();
         let recent_attempt =
             last_attempt.is_some_and(|t| t.elapsed() < self.settings.min_refetch_interval);
+        // No keys yet and the last fetch just failed: answer with that failure, so that an
+        // unreachable issuer costs one fetch a second, not one per request.
+        if keys.is_none()
+            && let Some((at, error)) = entry.failure()
+            && at.elapsed() < self.settings.failed_fetch_retry
+        {
+            return Err(Failure::new(
+                D_KEYS,
+                format!(
+                    "{error} (the last attempt, which ended {} ms ago; tried again at most every {} ms)",
+                    at.elapsed().as_millis(),
+                    self.settings.failed_fetch_retry.as_millis()
+                ),
+            ));
+        }
         // Expired keys stay in use while a refresh has just failed, so an issuer outage after
         // the TTL costs one fetch per interval rather than one per request.
         if let Some(set) = &keys
@@ -268,11 +296,13 @@ impl Keys {
                 tracing::debug!(issuer, jwks_uri = %set.jwks_uri, keys = set.keys.len(), "fetched JWKS");
                 s.keys = Some(Arc::new(set));
                 s.last_error = None;
+                s.failed_at = None;
             }
             Err(e) => {
                 // Stale keys (if any) stay usable: an issuer blip must not lock everyone out.
                 tracing::warn!(issuer, error = %e, "JWKS fetch failed");
                 s.last_error = Some(e);
+                s.failed_at = Some(Instant::now());
             }
         }
     }

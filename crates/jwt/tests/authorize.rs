@@ -508,6 +508,57 @@ async fn slow_issuer_times_out() {
     assert!(reason.ends_with("timed out after 300 ms"), "{reason}");
 }
 
+/// An issuer whose keys were never fetched and whose last fetch failed is asked again at most
+/// once per `failed_fetch_retry`; requests meanwhile get 401 at once with that failure.
+#[tokio::test]
+async fn failed_first_fetch_is_retried_at_most_once_per_interval() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            held.push(socket);
+        }
+    });
+    let config = JwtConfig {
+        issuer: format!("http://{addr}/"),
+        audience: vec![AUD.into()],
+    };
+    let issuer = new_key(&config.issuer);
+    let token = issuer.mint(obj(json!({"aud": AUD})), 60).expect("mint");
+    let keys = KeyCache::with_settings(KeySettings {
+        fetch_timeout: Duration::from_millis(300),
+        failed_fetch_retry: Duration::from_millis(800),
+        ..KeySettings::default()
+    });
+    let (_, reason) = unauthorized(check(&keys, &config, &token, &[]).await);
+    assert!(reason.ends_with("timed out after 300 ms"), "{reason}");
+    assert_eq!(accepted.load(Ordering::SeqCst), 1);
+    // Within the interval: the same failure at once, no new connection.
+    let started = Instant::now();
+    let (d, reason) = unauthorized(check(&keys, &config, &token, &[]).await);
+    assert!(
+        started.elapsed() < Duration::from_millis(200),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(d, "unable to fetch the issuer's signing keys");
+    assert!(
+        reason.contains("timed out after 300 ms (the last attempt, which ended"),
+        "{reason}"
+    );
+    assert_eq!(accepted.load(Ordering::SeqCst), 1);
+    // After it (counted from the end of the failed attempt): asked again.
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    unauthorized(check(&keys, &config, &token, &[]).await);
+    assert_eq!(accepted.load(Ordering::SeqCst), 2);
+}
+
 #[tokio::test]
 async fn scopes_forbid_or_pass() {
     let idp = Idp::start().await;
