@@ -478,40 +478,9 @@ async fn issuer_down_is_a_fast_401() {
     );
 }
 
-#[tokio::test]
-async fn slow_issuer_times_out() {
-    // Accepts connections, never answers.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
-        }
-    });
-    let config = JwtConfig {
-        issuer: format!("http://{addr}/"),
-        audience: vec![AUD.into()],
-    };
-    let issuer = new_key(&config.issuer);
-    let token = issuer.mint(obj(json!({"aud": AUD})), 60).expect("mint");
-    let keys = KeyCache::new(Duration::from_millis(300));
-    let started = Instant::now();
-    let (_, reason) = unauthorized(check(&keys, &config, &token, &[]).await);
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "{:?}",
-        started.elapsed()
-    );
-    assert!(reason.ends_with("timed out after 300 ms"), "{reason}");
-}
-
-/// An issuer whose keys were never fetched and whose last fetch failed is asked again at most
-/// once per `failed_fetch_retry`; requests meanwhile get 401 at once with that failure.
-#[tokio::test]
-async fn failed_first_fetch_is_retried_at_most_once_per_interval() {
+/// An issuer that accepts connections and never answers: its config, a token it would have
+/// signed, and how many connections it accepted.
+async fn silent_issuer() -> (JwtConfig, String, Arc<AtomicUsize>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -531,6 +500,28 @@ async fn failed_first_fetch_is_retried_at_most_once_per_interval() {
     };
     let issuer = new_key(&config.issuer);
     let token = issuer.mint(obj(json!({"aud": AUD})), 60).expect("mint");
+    (config, token, accepted)
+}
+
+#[tokio::test]
+async fn slow_issuer_times_out() {
+    let (config, token, _) = silent_issuer().await;
+    let keys = KeyCache::new(Duration::from_millis(300));
+    let started = Instant::now();
+    let (_, reason) = unauthorized(check(&keys, &config, &token, &[]).await);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(reason.ends_with("timed out after 300 ms"), "{reason}");
+}
+
+/// An issuer whose keys were never fetched and whose last fetch failed is asked again at most
+/// once per `failed_fetch_retry`; requests meanwhile get 401 at once with that failure.
+#[tokio::test]
+async fn failed_first_fetch_is_retried_at_most_once_per_interval() {
+    let (config, token, accepted) = silent_issuer().await;
     let keys = KeyCache::with_settings(KeySettings {
         fetch_timeout: Duration::from_millis(300),
         failed_fetch_retry: Duration::from_millis(800),
