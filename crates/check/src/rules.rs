@@ -36,6 +36,7 @@ pub fn run(model: &Model, source: &str) -> Vec<Finding> {
     cx.timeouts();
     cx.handlers();
     cx.v1_responses();
+    cx.event_invoke_configs();
     cx.out
 }
 
@@ -610,6 +611,40 @@ impl Cx<'_> {
                 ),
                 Some("return { statusCode: 200, headers: {...}, body: \"a string\" } (or use PayloadFormatVersion \"2.0\", where any JSON is a 200)".to_owned()),
             );
+        }
+    }
+}
+
+impl Cx<'_> {
+    /// SG020: an `AWS::Lambda::EventInvokeConfig` for no function of the template (its retries
+    /// and event age apply to a function stackgate does not run).
+    fn event_invoke_configs(&mut self) {
+        let model = self.model;
+        for c in &model.event_invoke_configs {
+            let Some(name) = stackgate_iam::FunctionName::parse(&c.function_name) else {
+                continue;
+            };
+            let ours = model.functions.iter().any(|f| {
+                name.names(&stackgate_iam::FunctionRef {
+                    name: f.name.clone(),
+                    qualifier: None,
+                    arn: f.arn.clone(),
+                })
+            });
+            if !ours {
+                self.push(
+                    "SG020",
+                    Severity::Warning,
+                    &c.logical_id,
+                    &["FunctionName"],
+                    &c.location,
+                    format!(
+                        "EventInvokeConfig {} is for function {}, which is not defined in this template: stackgate cannot apply its retries and event age",
+                        c.logical_id, c.function_name
+                    ),
+                    Some("name a function of this template (e.g. FunctionName: !Ref MyFunction)".to_owned()),
+                );
+            }
         }
     }
 }

@@ -80,3 +80,35 @@ fn source_arn_with_a_concrete_path_of_a_param_route_is_a_warning() {
         f.line
     );
 }
+
+/// An EventInvokeConfig for a function the template does not define: SG020 at its FunctionName.
+#[test]
+fn event_invoke_config_for_another_function_is_reported() {
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../cli/tests/fixtures/async-retries.yaml");
+    let source = std::fs::read_to_string(&fixture).unwrap();
+    let model = load(&fixture, &LoadOptions::default()).model.unwrap();
+    assert!(
+        !stackgate_check::check(&model, &source)
+            .iter()
+            .any(|f| f.code == "SG020"),
+        "the fixture's config names its own function"
+    );
+    let source = source.replace(
+        "FunctionName: !Ref OnceFunction",
+        "FunctionName: some-other-function",
+    );
+    let path =
+        std::env::temp_dir().join(format!("stackgate-check-sg020-{}.yaml", std::process::id()));
+    std::fs::write(&path, &source).unwrap();
+    let model = load(&path, &LoadOptions::default()).model.unwrap();
+    let _ = std::fs::remove_file(&path);
+    let findings = stackgate_check::check(&model, &source);
+    let f = findings.iter().find(|f| f.code == "SG020").unwrap();
+    assert_eq!(f.severity, stackgate_check::Severity::Warning);
+    let line = source.lines().nth(f.line - 1).unwrap();
+    assert!(
+        line.contains("FunctionName: some-other-function"),
+        "SG020 at {line:?}"
+    );
+}
