@@ -176,6 +176,52 @@ mod tests {
         }
     }
 
+    /// Mutated tokens (bytes replaced, cut, headers and claims of every JSON type) give a
+    /// token or a failure, never a panic.
+    #[test]
+    fn mutated_tokens_never_panic() {
+        let headers = [
+            r#"{"alg":"RS256","kid":"k1"}"#,
+            r#"{"alg":1}"#,
+            r#"{"alg":"RS256","kid":{"a":[]}}"#,
+            r#"{"alg":"PS512","crit":[],"b64":false}"#,
+            r#"{"alg":null}"#,
+            "{}",
+            "[]",
+            "1e999",
+        ];
+        let payloads = [
+            r#"{"exp":1e400,"nbf":"x","iat":-1,"aud":[1,{}],"scope":7}"#,
+            r#"{"iss":null,"sub":["a"],"exp":18446744073709551616}"#,
+            "{}",
+            "\"\\ud800\"",
+        ];
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = move |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n.max(1) as u64) as usize
+        };
+        let alphabet = b"AZaz09-_.=+/ %\\\0";
+        for h in headers {
+            for p in payloads {
+                let token = tok(h, p);
+                let _ = parse(&token);
+                for _ in 0..200 {
+                    let mut bytes = token.clone().into_bytes();
+                    for _ in 0..1 + next(3) {
+                        let i = next(bytes.len());
+                        bytes[i] = alphabet[next(alphabet.len())];
+                    }
+                    bytes.truncate(bytes.len() - next(bytes.len() / 2 + 1));
+                    let mutated = String::from_utf8_lossy(&bytes).into_owned();
+                    let _ = parse(&mutated);
+                }
+            }
+        }
+    }
+
     #[test]
     fn rejects_crit_and_malformed() {
         assert!(parse(&tok(r#"{"alg":"RS256","crit":["b64"]}"#, "{}")).is_err());
