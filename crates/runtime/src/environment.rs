@@ -181,11 +181,12 @@ impl Environment {
         request_id: Arc<str>,
         invocation: &Invocation,
     ) -> Option<Ended> {
-        self.sink.begin(&request_id);
         let mut init_duration = None;
         let mut started = Instant::now();
         let mut end = None;
         if !self.ready {
+            // As in CloudWatch, what the process prints while it initialises (and an
+            // INIT_REPORT if that fails) comes before the invocation's START.
             match self.wait_ready(&request_id).await {
                 Ok(d) => {
                     init_duration = Some(d);
@@ -193,7 +194,11 @@ impl Environment {
                 }
                 Err(e) => end = Some(e),
             }
+            // Lines printed during init are usually already in the pipe: let the readers log
+            // them first.
+            tokio::task::yield_now().await;
         }
+        self.sink.begin(&request_id);
         let end = match end {
             Some(e) => e,
             None => self.run(cfg, &request_id, invocation).await?,

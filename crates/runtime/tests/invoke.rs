@@ -85,6 +85,35 @@ fn err_json(r: &InvocationResult) -> (String, serde_json::Value) {
     }
 }
 
+/// As in CloudWatch: what a function prints while it initialises (module scope) is logged
+/// before the first invocation's START; what the handler prints, between START and END.
+#[tokio::test]
+async fn init_output_comes_before_start() {
+    let f = node(
+        "initlog",
+        r#"console.log("loading the module");
+        exports.handler = async () => { console.log("in the handler"); return 1; };"#,
+    );
+    let (rt, _dir) = runtime(vec![f]);
+    let r = call(&rt, "initlog", "{}").await;
+    let at = |needle: &str| {
+        r.log
+            .find(needle)
+            .unwrap_or_else(|| panic!("no {needle:?} in\n{}", r.log))
+    };
+    assert!(
+        at("loading the module") < at("START RequestId:"),
+        "{}",
+        r.log
+    );
+    assert!(at("START RequestId:") < at("in the handler"), "{}", r.log);
+    assert!(at("in the handler") < at("END RequestId:"), "{}", r.log);
+    // The next invocation's log is its own.
+    let r = call(&rt, "initlog", "{}").await;
+    assert!(r.log.starts_with("START RequestId:"), "{}", r.log);
+    assert!(!r.log.contains("loading the module"), "{}", r.log);
+}
+
 #[tokio::test]
 async fn node_async_handler_logs_and_env() {
     let mut f = node(
