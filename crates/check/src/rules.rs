@@ -621,16 +621,10 @@ impl Cx<'_> {
     fn event_invoke_configs(&mut self) {
         let model = self.model;
         for c in &model.event_invoke_configs {
-            let Some(name) = stackgate_iam::FunctionName::parse(&c.function_name) else {
-                continue;
-            };
-            let ours = model.functions.iter().any(|f| {
-                name.names(&stackgate_iam::FunctionRef {
-                    name: f.name.clone(),
-                    qualifier: None,
-                    arn: f.arn.clone(),
-                })
-            });
+            let ours = model
+                .functions
+                .iter()
+                .any(|f| stackgate_iam::FunctionName::text_names(&c.function_name, f));
             if !ours {
                 self.push(
                     "SG020",

@@ -39,15 +39,10 @@ pub fn api_functions(model: &Model) -> Vec<ApiFunction> {
 
 /// The function's `AWS::Lambda::EventInvokeConfig` for `$LATEST`, else Lambda's defaults.
 fn async_config(model: &Model, function: &stackgate_template::Function) -> AsyncConfig {
-    let fref = stackgate_iam::FunctionRef {
-        name: function.name.clone(),
-        qualifier: None,
-        arn: function.arn.clone(),
-    };
     let mut config = AsyncConfig::default();
     let found = model.event_invoke_configs.iter().find(|c| {
         c.qualifier == "$LATEST"
-            && stackgate_iam::FunctionName::parse(&c.function_name).is_some_and(|n| n.names(&fref))
+            && stackgate_iam::FunctionName::text_names(&c.function_name, function)
     });
     if let Some(c) = found {
         if let Some(n) = c.maximum_retry_attempts {

@@ -30,11 +30,21 @@ pub fn buffer_this_thread() {
 
 /// Writes what is buffered.
 pub fn flush() {
+    let _ = write_out(&[]);
+}
+
+/// Writes what is buffered, then `line`, in that order.
+fn write_out(line: &[u8]) -> io::Result<()> {
     let _writing = WRITING.lock().unwrap_or_else(PoisonError::into_inner);
     let pending = std::mem::take(&mut *BUFFER.lock().unwrap_or_else(PoisonError::into_inner));
+    let mut err = io::stderr().lock();
     if !pending.is_empty() {
-        let _ = io::stderr().lock().write_all(&pending);
+        err.write_all(&pending)?;
     }
+    if !line.is_empty() {
+        err.write_all(line)?;
+    }
+    Ok(())
 }
 
 /// The `MakeWriter` for the tracing layer.
@@ -63,14 +73,7 @@ impl Write for Line {
                 flush();
             }
         } else {
-            let _writing = WRITING.lock().unwrap_or_else(PoisonError::into_inner);
-            let pending =
-                std::mem::take(&mut *BUFFER.lock().unwrap_or_else(PoisonError::into_inner));
-            let mut err = io::stderr().lock();
-            if !pending.is_empty() {
-                err.write_all(&pending)?;
-            }
-            err.write_all(buf)?;
+            write_out(buf)?;
         }
         Ok(buf.len())
     }

@@ -58,6 +58,15 @@ pub struct FunctionRef {
 }
 
 impl FunctionRef {
+    /// A function of the template, unqualified.
+    pub fn of(function: &stackgate_template::Function) -> Self {
+        FunctionRef {
+            name: function.name.clone(),
+            qualifier: None,
+            arn: function.arn.clone(),
+        }
+    }
+
     /// The ARN the invocation is for: the unqualified ARN, or `arn:…:function:name:qualifier`.
     pub fn invoked_arn(&self) -> String {
         match &self.qualifier {
@@ -85,6 +94,11 @@ pub struct FunctionName {
 }
 
 impl FunctionName {
+    /// Whether the `FunctionName` text `text` names template function `function`.
+    pub fn text_names(text: &str, function: &stackgate_template::Function) -> bool {
+        FunctionName::parse(text).is_some_and(|n| n.names(&FunctionRef::of(function)))
+    }
+
     /// Parses the forms `AWS::Lambda::Permission` accepts: `my-function`, `my-function:v1`,
     /// `123456789012:function:my-function[:v1]`, and
     /// `arn:aws:lambda:us-west-2:123456789012:function:my-function[:v1]`.

@@ -409,23 +409,23 @@ impl PermissionPlan {
     /// allowed: a `SourceArn` naming one concrete path of a `{param}` route (`.../GET/items/42`
     /// for `GET /items/{id}`). Each as (permission, `"GET /items/42"`).
     pub fn allowed_instances(&self, stage: &str) -> Vec<(String, String)> {
-        let Some((method, template)) = &self.route else {
+        let Some((method, _)) = &self.route else {
             return Vec::new();
         };
         let mut out = Vec::new();
         for p in &self.permissions {
-            let Some((arn_method, path)) = p.source_arn.as_deref().and_then(arn_method_path) else {
+            let Some(arn) = p.source_arn.as_deref() else {
                 continue;
             };
-            if path.contains('*') || !is_instance_of(&path, template) {
+            let Some((arn_method, path)) = arn_method_path(arn)
+                .filter(|_| names_route_instance(arn, &self.api_id, &self.route_key))
+            else {
                 continue;
-            }
+            };
+            // names_route_instance checked that the methods agree.
             let m = match (arn_method, method.as_str()) {
                 ("*", "ANY") => "GET",
-                ("*", m) => m,
-                (m, "ANY") => m,
-                (m, route_m) if m == route_m => m,
-                _ => continue,
+                ("*", m) | (m, _) => m,
             };
             if self.check(stage, Some((m, &path))).is_ok() {
                 out.push((p.logical_id.clone(), format!("{m} {path}")));

@@ -72,6 +72,25 @@ impl HeldWrites {
     fn holding(&self) -> bool {
         self.hold.is_set() && self.held.len() < MAX_HELD
     }
+
+    /// Whether writes must queue: while holding, or behind bytes already held (order).
+    fn queues(&self) -> bool {
+        self.holding() || !self.held.is_empty()
+    }
+
+    /// Queues `bufs` behind what is held and, unless holding, sends what can go now (the rest
+    /// goes with the next flush).
+    fn queue(&mut self, cx: &mut Context<'_>, bufs: &[&[u8]]) -> Poll<io::Result<usize>> {
+        let mut n = 0;
+        for b in bufs {
+            self.held.extend_from_slice(b);
+            n += b.len();
+        }
+        if !self.holding() {
+            let _ = self.poll_drain(cx)?;
+        }
+        Poll::Ready(Ok(n))
+    }
 }
 
 impl AsyncRead for HeldWrites {
@@ -91,13 +110,8 @@ impl AsyncWrite for HeldWrites {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        if this.holding() || !this.held.is_empty() {
-            // Behind held bytes, in order: queue, and send what can go when not holding.
-            this.held.extend_from_slice(buf);
-            if !this.holding() {
-                let _ = this.poll_drain(cx)?;
-            }
-            return Poll::Ready(Ok(buf.len()));
+        if this.queues() {
+            return this.queue(cx, &[buf]);
         }
         Pin::new(&mut this.io).poll_write(cx, buf)
     }
@@ -108,16 +122,9 @@ impl AsyncWrite for HeldWrites {
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        if this.holding() || !this.held.is_empty() {
-            let mut n = 0;
-            for b in bufs {
-                this.held.extend_from_slice(b);
-                n += b.len();
-            }
-            if !this.holding() {
-                let _ = this.poll_drain(cx)?;
-            }
-            return Poll::Ready(Ok(n));
+        if this.queues() {
+            let slices: Vec<&[u8]> = bufs.iter().map(|b| &**b).collect();
+            return this.queue(cx, &slices);
         }
         Pin::new(&mut this.io).poll_write_vectored(cx, bufs)
     }
